@@ -1,0 +1,24 @@
+namespace Proactor;
+
+/// <summary>Names every backend an engine can run on.</summary>
+public enum BackendKind
+{
+    /// <summary>The best backend for the running OS: IOCP on Windows; io_uring on Linux where the
+    /// kernel allows it, else edge-triggered epoll.</summary>
+    Default,
+
+    /// <summary>Emulated proactor over epoll (edge-triggered unless <see cref="EngineOptions.EpollLevelTriggered"/>).</summary>
+    Epoll,
+
+    /// <summary>Emulated proactor over poll(2).</summary>
+    Poll,
+
+    /// <summary>Emulated proactor over select(2); descriptors must be below FD_SETSIZE (1024).</summary>
+    Select,
+
+    /// <summary>Native proactor over io_uring (Linux).</summary>
+    IoUring,
+
+    /// <summary>Native proactor over an I/O completion port (Windows).</summary>
+    Iocp,
+}

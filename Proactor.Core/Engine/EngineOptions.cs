@@ -1,0 +1,24 @@
+namespace Proactor;
+
+/// <summary>Options that choose and shape an engine.</summary>
+public sealed class EngineOptions
+{
+    /// <summary>Which backend to run. <see cref="BackendKind.Default"/> picks the best one for the OS.</summary>
+    public BackendKind Backend { get; init; } = BackendKind.Default;
+
+    /// <summary>How continuations of awaited operations are run.</summary>
+    public CompletionDispatch Dispatch { get; init; } = CompletionDispatch.ThreadPool;
+
+    /// <summary>For <see cref="BackendKind.Epoll"/>: register descriptors level-triggered instead of
+    /// edge-triggered. Level-triggered registrations are re-armed as operations queue and drain.</summary>
+    public bool EpollLevelTriggered { get; init; }
+
+    /// <summary>How many readiness events or completions one wait of the loop may return.</summary>
+    public int MaxEventsPerWait { get; init; } = 256;
+
+    /// <summary>The name given to the engine's threads, for debuggers and traces.</summary>
+    public string? ThreadName { get; init; }
+
+    /// <summary>The options every default-constructed engine uses.</summary>
+    public static EngineOptions Default { get; } = new();
+}

@@ -1,0 +1,58 @@
+using System.Net;
+using System.Net.Sockets;
+
+namespace Proactor;
+
+/// <summary>
+/// The contract every backend implements for one registered socket: start an operation, cancel
+/// it, close the socket. Emulated backends perform the I/O themselves after readiness; native
+/// backends hand the operation to the OS (an overlapped call, an SQE) and complete it from the
+/// OS's completion (a port packet, a CQE).
+/// </summary>
+/// <remarks>
+/// Ownership: after <see cref="Start"/> returns true the backend owns the operation (and its buffer)
+/// until it calls <see cref="Operation.Complete"/>, exactly once. <see cref="Cancel"/> and
+/// <see cref="Close"/> only request an end; the backend's completion decides.
+/// </remarks>
+internal abstract class EngineSocket
+{
+    protected EngineSocket(ProactorEngine engine, Socket socket)
+    {
+        Engine = engine;
+        Socket = socket;
+    }
+
+    public ProactorEngine Engine { get; }
+
+    /// <summary>The OS socket: the control plane (bind, listen, options, shutdown) goes through it.</summary>
+    public Socket Socket { get; }
+
+    /// <summary>Makes a new operation object of this backend's kind (pooled by the caller).</summary>
+    public abstract Operation CreateOperation();
+
+    /// <summary>
+    /// Starts <paramref name="operation"/>. Returns false when it completed synchronously (its result
+    /// fields are set and the backend no longer holds it; <see cref="Operation.Complete"/> is not
+    /// called); true when it is pending and will be completed later through <see cref="Operation.Complete"/>.
+    /// </summary>
+    public abstract bool Start(Operation operation);
+
+    /// <summary>Requests cancellation of a pending operation. Harmless when it already completed.</summary>
+    public abstract void Cancel(Operation operation);
+
+    /// <summary>Prepares a listening socket (called after the OS listen succeeded).</summary>
+    public virtual void OnListening()
+    {
+    }
+
+    /// <summary>
+    /// Closes the socket: every pending operation completes exactly once with
+    /// <see cref="SocketError.OperationAborted"/>, and the OS handle is released only when no
+    /// operation can still touch it or its buffers.
+    /// </summary>
+    public abstract void Close();
+
+    public abstract EndPoint? GetLocalEndPoint();
+
+    public abstract EndPoint? GetRemoteEndPoint();
+}

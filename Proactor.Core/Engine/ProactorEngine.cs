@@ -1,0 +1,84 @@
+using System;
+using System.Net.Sockets;
+using System.Threading;
+
+namespace Proactor;
+
+/// <summary>
+/// One running backend instance: its loop or completion-port thread(s), its socket registrations
+/// and its completions. Every <see cref="ProactorSocket"/> belongs to exactly one engine.
+/// </summary>
+/// <remarks>
+/// Create one with <c>EngineFactory.Create()</c> (the right backend for the running OS) or name a
+/// backend in <see cref="EngineOptions.Backend"/>. Disposing the engine stops its threads, aborts
+/// every operation still pending on its sockets (each completes once with
+/// <see cref="SocketError.OperationAborted"/>) and closes its descriptors.
+/// </remarks>
+public abstract class ProactorEngine : IDisposable
+{
+    private int _disposed;
+
+    private protected ProactorEngine(EngineOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        if (options.MaxEventsPerWait is < 1 or > 65536)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), options.MaxEventsPerWait,
+                "EngineOptions.MaxEventsPerWait must be between 1 and 65536.");
+        }
+
+        Options = options;
+    }
+
+    /// <summary>The options this engine was created with.</summary>
+    public EngineOptions Options { get; }
+
+    /// <summary>The backend this engine runs on.</summary>
+    public abstract BackendKind Backend { get; }
+
+    /// <summary>A short name of the backend and its mode, e.g. <c>epoll-et</c>.</summary>
+    public abstract string Name { get; }
+
+    /// <summary>When the default selection could not use the preferred backend, why; otherwise null.</summary>
+    public string? FallbackReason { get; internal set; }
+
+    /// <summary>How continuations of awaited operations are run.</summary>
+    public CompletionDispatch Dispatch => Options.Dispatch;
+
+    /// <summary>True once <see cref="Dispose()"/> has begun.</summary>
+    public bool IsDisposed => Volatile.Read(ref _disposed) != 0;
+
+    /// <summary>Creates a completion queue: submit operations to it and read their completions
+    /// from <see cref="CompletionQueue.Reader"/>.</summary>
+    /// <param name="singleReader">True when only one reader drains the queue at a time (faster).</param>
+    public CompletionQueue CreateCompletionQueue(bool singleReader = false)
+    {
+        ObjectDisposedException.ThrowIf(IsDisposed, this);
+        return new CompletionQueue(this, singleReader);
+    }
+
+    /// <summary>Registers an OS socket with this engine. Called once per socket.</summary>
+    internal abstract EngineSocket Register(ProactorSocket owner, Socket socket);
+
+    /// <summary>The engine that owns a connection accepted on one of this engine's listeners.</summary>
+    internal virtual ProactorEngine EngineForAccepted => this;
+
+    /// <summary>Stops the engine and releases its resources.</summary>
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        Dispose(disposing: true);
+        GC.SuppressFinalize(this);
+    }
+
+    /// <summary>Stops the engine's threads, aborts pending operations and closes descriptors.</summary>
+    /// <param name="disposing">True when called from <see cref="Dispose()"/>.</param>
+    protected abstract void Dispose(bool disposing);
+
+    /// <inheritdoc/>
+    public override string ToString() => Name;
+}

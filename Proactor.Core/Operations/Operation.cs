@@ -1,0 +1,270 @@
+using System;
+using System.Net;
+using System.Net.Sockets;
+using System.Threading;
+using System.Threading.Tasks.Sources;
+
+namespace Proactor;
+
+/// <summary>
+/// One submitted request with its buffer. Pooled: a socket keeps one per direction, so steady-state
+/// receives and sends allocate nothing. The awaitable API hands out
+/// <c>new ValueTask&lt;T&gt;(operation, Version)</c>; the completion-queue API posts a
+/// <see cref="Completion"/> instead.
+/// </summary>
+/// <remarks>
+/// State diagram (one cycle of a pooled object):
+/// <code>
+///   Idle --Prepare--> Submitted --backend.Start returns false--------------------> (sync result read by the socket) --> Idle
+///                        |
+///                        +--backend.Start returns true--> Pending --Complete (exactly once)--> Completed
+///                                                                                               |
+///               Idle <--Release (after GetResult, or after the Completion was posted)-----------+
+/// </code>
+/// Between Start returning true and Complete, only the backend touches the buffer. Cancel requests
+/// (token or close) never complete the operation themselves: they ask the backend, whose completion
+/// decides. The registration of the token is disposed before the object returns to its pool, so a
+/// late cancel can never reach the next use of the object.
+/// </remarks>
+internal abstract class Operation : IValueTaskSource<int>, IValueTaskSource, IValueTaskSource<ProactorSocket>
+{
+    private ManualResetValueTaskSourceCore<int> _core;
+    private CancellationToken _cancellationToken;
+    private CancellationTokenRegistration _registration;
+    private int _completed;
+    private int _queueReferences;
+    private volatile bool _cancelRequested;
+
+    protected Operation()
+    {
+        _core.RunContinuationsAsynchronously = true;
+    }
+
+    public OperationKind Kind { get; private set; }
+
+    /// <summary>The socket the operation was submitted on.</summary>
+    public ProactorSocket Owner { get; private set; } = null!;
+
+    /// <summary>The caller's buffer (a send's read-only memory is carried here too; it is never written).</summary>
+    public Memory<byte> Buffer { get; private set; }
+
+    /// <summary>The connect target in the OS's sockaddr form.</summary>
+    public SocketAddress? Address { get; private set; }
+
+    public object? UserToken { get; private set; }
+
+    public CompletionQueue? Queue { get; private set; }
+
+    /// <summary>Bytes moved so far; the backend advances it on partial sends.</summary>
+    public int BytesTransferred;
+
+    public SocketError Error;
+
+    /// <summary>For an accept: the OS socket of the new connection, set by the backend.</summary>
+    public Socket? AcceptedSocket;
+
+    private ProactorSocket? _acceptedProactorSocket;
+
+    public short Version => _core.Version;
+
+    public bool CancelRequested => _cancelRequested;
+
+    internal void Prepare(
+        OperationKind kind,
+        ProactorSocket owner,
+        Memory<byte> buffer,
+        SocketAddress? address,
+        CompletionQueue? queue,
+        object? userToken)
+    {
+        _core.Reset();
+        _core.RunContinuationsAsynchronously = owner.Engine.Dispatch != CompletionDispatch.Inline;
+        _completed = 0;
+        _cancelRequested = false;
+
+        // In queue mode the object is released by whichever of two parties finishes last: the
+        // submitter (after registering the token) and the completion. Otherwise a completion that
+        // raced ahead would recycle the object under the submitter's feet.
+        _queueReferences = queue is null ? 0 : 2;
+        Kind = kind;
+        Owner = owner;
+        Buffer = buffer;
+        Address = address;
+        Queue = queue;
+        UserToken = userToken;
+        BytesTransferred = 0;
+        Error = SocketError.Success;
+        AcceptedSocket = null;
+        _acceptedProactorSocket = null;
+    }
+
+    /// <summary>Ties a pending operation to the caller's token. Call only after Start returned true.</summary>
+    internal void RegisterCancellation(CancellationToken cancellationToken)
+    {
+        _cancellationToken = cancellationToken;
+        if (cancellationToken.CanBeCanceled)
+        {
+            _registration = cancellationToken.UnsafeRegister(static s => ((Operation)s!).RequestCancel(), this);
+        }
+    }
+
+    /// <summary>Asks the backend to end the operation early; its completion decides the outcome.</summary>
+    internal void RequestCancel()
+    {
+        _cancelRequested = true;
+        Owner.EngineSocket.Cancel(this);
+    }
+
+    /// <summary>
+    /// Called by the backend, exactly once, when a pending operation has finished: success, error,
+    /// cancelled or aborted by close. Runs or schedules the continuation, or posts the completion.
+    /// </summary>
+    public void Complete()
+    {
+        if (Interlocked.Exchange(ref _completed, 1) != 0)
+        {
+            // A second completion would hand the buffer back twice: a backend bug, never a user error.
+            Environment.FailFast($"Proactor: {Kind} operation completed twice by {Owner.Engine.Name}.");
+        }
+
+        WrapAcceptedSocket();
+
+        if (Queue is { } queue)
+        {
+            queue.Post(ToCompletion());
+            ReleaseQueueReference();
+            return;
+        }
+
+        if (Error == SocketError.Success)
+        {
+            _core.SetResult(BytesTransferred);
+        }
+        else
+        {
+            _core.SetException(CreateException());
+        }
+    }
+
+    /// <summary>For an operation that completed synchronously in Start: wrap the accepted socket.</summary>
+    internal void OnCompletedSynchronously() => WrapAcceptedSocket();
+
+    internal Completion ToCompletion() => new(
+        Kind,
+        Owner,
+        Buffer,
+        BytesTransferred,
+        Error,
+        IsCanceledResult,
+        UserToken,
+        TakeAcceptedSocket()); // the completion's reader now owns the accepted connection
+
+    internal ProactorSocket? TakeAcceptedSocket()
+    {
+        ProactorSocket? s = _acceptedProactorSocket;
+        _acceptedProactorSocket = null;
+        return s;
+    }
+
+    private bool IsCanceledResult =>
+        Error == SocketError.OperationAborted && _cancelRequested && !Owner.IsDisposed;
+
+    internal Exception CreateException()
+    {
+        if (IsCanceledResult)
+        {
+            return new OperationCanceledException(_cancellationToken);
+        }
+
+        return new SocketException((int)Error);
+    }
+
+    private void WrapAcceptedSocket()
+    {
+        if (AcceptedSocket is not { } accepted)
+        {
+            return;
+        }
+
+        AcceptedSocket = null;
+        if (Error != SocketError.Success)
+        {
+            accepted.Dispose();
+            return;
+        }
+
+        try
+        {
+            _acceptedProactorSocket = new ProactorSocket(Owner.Engine.EngineForAccepted, accepted);
+        }
+        catch (SocketException e)
+        {
+            accepted.Dispose();
+            Error = e.SocketErrorCode;
+        }
+        catch (ObjectDisposedException)
+        {
+            // The engine was disposed while the connection was being accepted.
+            accepted.Dispose();
+            Error = SocketError.OperationAborted;
+        }
+    }
+
+    /// <summary>Queue mode: drops one of the two references (submitter, completion); the last releases.</summary>
+    internal void ReleaseQueueReference()
+    {
+        if (Interlocked.Decrement(ref _queueReferences) == 0)
+        {
+            Release();
+        }
+    }
+
+    /// <summary>Returns the object to its socket's pool. Only after the final completion was observed.</summary>
+    internal void Release()
+    {
+        _registration.Dispose();
+        _registration = default;
+        _cancellationToken = default;
+        Buffer = default;
+        Address = null;
+        UserToken = null;
+        Queue = null;
+        ProactorSocket? accepted = _acceptedProactorSocket;
+        _acceptedProactorSocket = null;
+        accepted?.Dispose(); // accepted but never collected by the caller (engine shutting down)
+        Owner.ReturnOperation(this);
+    }
+
+    private T GetResultAndRelease<T>(short token, Func<Operation, int, T> project)
+    {
+        if (token != _core.Version)
+        {
+            // Let the core throw its "awaited twice / stale token" error without releasing anything.
+            _core.GetResult(token);
+        }
+
+        try
+        {
+            int bytes = _core.GetResult(token);
+            return project(this, bytes);
+        }
+        finally
+        {
+            Release();
+        }
+    }
+
+    int IValueTaskSource<int>.GetResult(short token) =>
+        GetResultAndRelease(token, static (_, bytes) => bytes);
+
+    void IValueTaskSource.GetResult(short token) =>
+        GetResultAndRelease(token, static (_, bytes) => bytes);
+
+    ProactorSocket IValueTaskSource<ProactorSocket>.GetResult(short token) =>
+        GetResultAndRelease(token, static (op, _) => op.TakeAcceptedSocket()!);
+
+    public ValueTaskSourceStatus GetStatus(short token) => _core.GetStatus(token);
+
+    public void OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
+        _core.OnCompleted(continuation, state, token, flags);
+}

@@ -1,0 +1,388 @@
+using System;
+using System.Net;
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
+using System.Threading;
+using System.Threading.Tasks;
+
+namespace Proactor;
+
+/// <summary>
+/// A TCP socket whose operations run on a <see cref="ProactorEngine"/>: shaped like
+/// <see cref="System.Net.Sockets.Socket"/>, with awaitable operations that allocate nothing in
+/// steady state.
+/// </summary>
+/// <remarks>
+/// At most one receive and one send may be awaited at a time without allocating; more may be
+/// outstanding (each direction completes in submission order), at the cost of one operation object
+/// each. Disposing the socket completes every pending operation once with a
+/// <see cref="SocketException"/> of <see cref="SocketError.OperationAborted"/>.
+/// </remarks>
+public sealed partial class ProactorSocket : IDisposable
+{
+    private readonly Socket _socket;
+    private readonly EngineSocket _engineSocket;
+    private Operation? _cachedReceive;
+    private Operation? _cachedSend;
+    private int _disposed;
+    private volatile bool _listening;
+
+    /// <summary>Creates a TCP socket on <paramref name="engine"/>.</summary>
+    /// <param name="engine">The engine that will run the socket's operations.</param>
+    /// <param name="addressFamily"><see cref="AddressFamily.InterNetwork"/> or <see cref="AddressFamily.InterNetworkV6"/>.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="engine"/> is null.</exception>
+    /// <exception cref="ArgumentException">The address family is not IPv4 or IPv6.</exception>
+    /// <exception cref="ObjectDisposedException">The engine was disposed.</exception>
+    public ProactorSocket(ProactorEngine engine, AddressFamily addressFamily)
+    {
+        ArgumentNullException.ThrowIfNull(engine);
+        ObjectDisposedException.ThrowIf(engine.IsDisposed, engine);
+        if (addressFamily is not (AddressFamily.InterNetwork or AddressFamily.InterNetworkV6))
+        {
+            throw new ArgumentException(
+                $"Address family {addressFamily} is not supported; use InterNetwork (IPv4) or InterNetworkV6 (IPv6).",
+                nameof(addressFamily));
+        }
+
+        Engine = engine;
+        _socket = new Socket(addressFamily, SocketType.Stream, ProtocolType.Tcp);
+        _engineSocket = RegisterOrDispose(engine, _socket);
+    }
+
+    /// <summary>Wraps a connection accepted by a backend.</summary>
+    internal ProactorSocket(ProactorEngine engine, Socket accepted)
+    {
+        ObjectDisposedException.ThrowIf(engine.IsDisposed, engine);
+        Engine = engine;
+        _socket = accepted;
+        _engineSocket = RegisterOrDispose(engine, accepted);
+    }
+
+    private EngineSocket RegisterOrDispose(ProactorEngine engine, Socket socket)
+    {
+        try
+        {
+            return engine.Register(this, socket);
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Creates an IPv4 or IPv6 socket bound to <paramref name="localEndPoint"/> and listening.</summary>
+    /// <exception cref="ArgumentNullException">An argument is null.</exception>
+    /// <exception cref="SocketException">The bind or listen failed (e.g. the address is in use).</exception>
+    public static ProactorSocket CreateListener(ProactorEngine engine, IPEndPoint localEndPoint, int backlog = 512)
+    {
+        ArgumentNullException.ThrowIfNull(localEndPoint);
+        var socket = new ProactorSocket(engine, localEndPoint.AddressFamily);
+        try
+        {
+            socket.Bind(localEndPoint);
+            socket.Listen(backlog);
+            return socket;
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The engine that runs this socket's operations.</summary>
+    public ProactorEngine Engine { get; }
+
+    /// <summary>The address family of the socket.</summary>
+    public AddressFamily AddressFamily => _socket.AddressFamily;
+
+    /// <summary>The OS handle, for options this type does not expose. Do not perform I/O on it.</summary>
+    public SafeSocketHandle SafeHandle => _socket.SafeHandle;
+
+    /// <summary>True after <see cref="Listen"/>.</summary>
+    public bool IsListening => _listening;
+
+    /// <summary>True once <see cref="Dispose"/> has begun.</summary>
+    public bool IsDisposed => Volatile.Read(ref _disposed) != 0;
+
+    internal EngineSocket EngineSocket => _engineSocket;
+
+    /// <summary>The local end point, or null when the socket is neither bound nor connected.</summary>
+    public EndPoint? LocalEndPoint
+    {
+        get
+        {
+            ThrowIfDisposed();
+            return _engineSocket.GetLocalEndPoint();
+        }
+    }
+
+    /// <summary>The peer's end point, or null when the socket is not connected.</summary>
+    public EndPoint? RemoteEndPoint
+    {
+        get
+        {
+            ThrowIfDisposed();
+            return _engineSocket.GetRemoteEndPoint();
+        }
+    }
+
+    /// <summary>Binds the socket to a local end point.</summary>
+    /// <exception cref="ArgumentNullException"><paramref name="localEndPoint"/> is null.</exception>
+    /// <exception cref="SocketException">The OS refused the address (e.g. in use).</exception>
+    public void Bind(EndPoint localEndPoint)
+    {
+        ThrowIfDisposed();
+        ArgumentNullException.ThrowIfNull(localEndPoint);
+        _socket.Bind(localEndPoint);
+    }
+
+    /// <summary>Starts listening for connections.</summary>
+    /// <param name="backlog">The OS accept queue length (capped by the OS).</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="backlog"/> is negative.</exception>
+    public void Listen(int backlog = 512)
+    {
+        ThrowIfDisposed();
+        ArgumentOutOfRangeException.ThrowIfNegative(backlog);
+        _socket.Listen(backlog);
+        _listening = true;
+        _engineSocket.OnListening();
+    }
+
+    /// <summary>Accepts one connection. The returned socket runs on the same engine (or, with a
+    /// loop group, on the sub loop the group chose).</summary>
+    /// <exception cref="InvalidOperationException">The socket is not listening.</exception>
+    /// <exception cref="ObjectDisposedException">The socket was disposed.</exception>
+    public ValueTask<ProactorSocket> AcceptAsync(CancellationToken cancellationToken = default)
+    {
+        Validate(OperationKind.Accept);
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return ValueTask.FromCanceled<ProactorSocket>(cancellationToken);
+        }
+
+        Operation op = Rent(OperationKind.Accept);
+        op.Prepare(OperationKind.Accept, this, default, null, null, null);
+        if (!_engineSocket.Start(op))
+        {
+            op.OnCompletedSynchronously();
+            SocketError error = op.Error;
+            ProactorSocket? accepted = op.TakeAcceptedSocket();
+            Exception? exception = error == SocketError.Success ? null : op.CreateException();
+            op.Release();
+            return exception is null ? new ValueTask<ProactorSocket>(accepted!) : ValueTask.FromException<ProactorSocket>(exception);
+        }
+
+        op.RegisterCancellation(cancellationToken);
+        return new ValueTask<ProactorSocket>(op, op.Version);
+    }
+
+    /// <summary>Connects to <paramref name="remoteEndPoint"/>.</summary>
+    /// <exception cref="ArgumentNullException"><paramref name="remoteEndPoint"/> is null.</exception>
+    /// <exception cref="ArgumentException">The end point is not an <see cref="IPEndPoint"/> of the socket's family.</exception>
+    /// <exception cref="InvalidOperationException">The socket is listening.</exception>
+    /// <exception cref="ObjectDisposedException">The socket was disposed.</exception>
+    public ValueTask ConnectAsync(EndPoint remoteEndPoint, CancellationToken cancellationToken = default)
+    {
+        Validate(OperationKind.Connect);
+        SocketAddress address = SerializeRemote(remoteEndPoint);
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return ValueTask.FromCanceled(cancellationToken);
+        }
+
+        Operation op = Rent(OperationKind.Connect);
+        op.Prepare(OperationKind.Connect, this, default, address, null, null);
+        if (!_engineSocket.Start(op))
+        {
+            Exception? exception = op.Error == SocketError.Success ? null : op.CreateException();
+            op.Release();
+            return exception is null ? ValueTask.CompletedTask : ValueTask.FromException(exception);
+        }
+
+        op.RegisterCancellation(cancellationToken);
+        return new ValueTask(op, op.Version);
+    }
+
+    /// <summary>Receives into <paramref name="buffer"/>. Completes with the byte count, 0 when the
+    /// peer closed its side. A zero-length buffer waits until data (or the end) is available
+    /// without holding any buffer.</summary>
+    /// <exception cref="InvalidOperationException">The socket is listening.</exception>
+    /// <exception cref="ObjectDisposedException">The socket was disposed.</exception>
+    public ValueTask<int> ReceiveAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        Validate(OperationKind.Receive);
+        return StartTransfer(OperationKind.Receive, buffer, cancellationToken);
+    }
+
+    /// <summary>Receives into <paramref name="buffer"/> from <paramref name="offset"/>, at most <paramref name="count"/> bytes.</summary>
+    /// <exception cref="ArgumentNullException"><paramref name="buffer"/> is null.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">The range lies outside the array.</exception>
+    public ValueTask<int> ReceiveAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken = default)
+    {
+        ValidateArray(buffer, offset, count);
+        return ReceiveAsync(buffer.AsMemory(offset, count), cancellationToken);
+    }
+
+    /// <summary>Sends every byte of <paramref name="buffer"/>; completes with its length once all
+    /// of it was handed to the OS.</summary>
+    /// <exception cref="InvalidOperationException">The socket is listening.</exception>
+    /// <exception cref="ObjectDisposedException">The socket was disposed.</exception>
+    public ValueTask<int> SendAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        Validate(OperationKind.Send);
+        return StartTransfer(OperationKind.Send, MemoryMarshal.AsMemory(buffer), cancellationToken);
+    }
+
+    /// <summary>Sends <paramref name="count"/> bytes of <paramref name="buffer"/> from <paramref name="offset"/>.</summary>
+    /// <exception cref="ArgumentNullException"><paramref name="buffer"/> is null.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">The range lies outside the array.</exception>
+    public ValueTask<int> SendAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken = default)
+    {
+        ValidateArray(buffer, offset, count);
+        return SendAsync(buffer.AsMemory(offset, count), cancellationToken);
+    }
+
+    private ValueTask<int> StartTransfer(OperationKind kind, Memory<byte> buffer, CancellationToken cancellationToken)
+    {
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return ValueTask.FromCanceled<int>(cancellationToken);
+        }
+
+        Operation op = Rent(kind);
+        op.Prepare(kind, this, buffer, null, null, null);
+        if (!_engineSocket.Start(op))
+        {
+            int bytes = op.BytesTransferred;
+            Exception? exception = op.Error == SocketError.Success ? null : op.CreateException();
+            op.Release();
+            return exception is null ? new ValueTask<int>(bytes) : ValueTask.FromException<int>(exception);
+        }
+
+        op.RegisterCancellation(cancellationToken);
+        return new ValueTask<int>(op, op.Version);
+    }
+
+    /// <summary>The completion-queue path: every outcome is posted to <paramref name="queue"/>.</summary>
+    internal void Submit(OperationKind kind, Memory<byte> buffer, SocketAddress? address, CompletionQueue queue, object? userToken, CancellationToken cancellationToken)
+    {
+        Validate(kind);
+        if (cancellationToken.IsCancellationRequested)
+        {
+            queue.Post(new Completion(kind, this, buffer, 0, SocketError.OperationAborted, true, userToken, null));
+            return;
+        }
+
+        Operation op = Rent(kind);
+        op.Prepare(kind, this, buffer, address, queue, userToken);
+        if (!_engineSocket.Start(op))
+        {
+            op.OnCompletedSynchronously();
+            queue.Post(op.ToCompletion());
+            op.Release();
+            return;
+        }
+
+        op.RegisterCancellation(cancellationToken);
+        op.ReleaseQueueReference();
+    }
+
+    /// <summary>Disables sends, receives or both (an orderly close of our side for <see cref="SocketShutdown.Send"/>).</summary>
+    /// <exception cref="SocketException">The OS refused (e.g. the socket is not connected).</exception>
+    public void Shutdown(SocketShutdown how)
+    {
+        ThrowIfDisposed();
+        _socket.Shutdown(how);
+    }
+
+    /// <summary>
+    /// Closes the socket. Every pending operation completes once with
+    /// <see cref="SocketError.OperationAborted"/>; buffers are released only after that.
+    /// </summary>
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        _engineSocket.Close();
+    }
+
+    private Operation Rent(OperationKind kind)
+    {
+        ref Operation? slot = ref IsReceiveSide(kind) ? ref _cachedReceive : ref _cachedSend;
+        return Interlocked.Exchange(ref slot, null) ?? _engineSocket.CreateOperation();
+    }
+
+    internal void ReturnOperation(Operation operation)
+    {
+        ref Operation? slot = ref IsReceiveSide(operation.Kind) ? ref _cachedReceive : ref _cachedSend;
+        Interlocked.CompareExchange(ref slot, operation, null);
+    }
+
+    private static bool IsReceiveSide(OperationKind kind) => kind is OperationKind.Receive or OperationKind.Accept;
+
+    internal SocketAddress SerializeRemote(EndPoint remoteEndPoint)
+    {
+        ArgumentNullException.ThrowIfNull(remoteEndPoint);
+        if (remoteEndPoint is not IPEndPoint ip)
+        {
+            throw new ArgumentException(
+                $"Only IPEndPoint is supported, not {remoteEndPoint.GetType().Name}; resolve names first.",
+                nameof(remoteEndPoint));
+        }
+
+        if (ip.AddressFamily != AddressFamily)
+        {
+            throw new ArgumentException(
+                $"The end point is {ip.AddressFamily} but the socket is {AddressFamily}.",
+                nameof(remoteEndPoint));
+        }
+
+        return ip.Serialize();
+    }
+
+    private void Validate(OperationKind kind)
+    {
+        ThrowIfDisposed();
+        bool listening = _listening;
+        if (kind == OperationKind.Accept)
+        {
+            if (!listening)
+            {
+                throw new InvalidOperationException("AcceptAsync needs a listening socket: call Listen first.");
+            }
+        }
+        else if (listening)
+        {
+            throw new InvalidOperationException(
+                $"{kind} is not possible on a listening socket; use AcceptAsync and {kind} on the accepted socket.");
+        }
+    }
+
+    private static void ValidateArray(byte[] buffer, int offset, int count)
+    {
+        ArgumentNullException.ThrowIfNull(buffer);
+        ArgumentOutOfRangeException.ThrowIfNegative(offset);
+        ArgumentOutOfRangeException.ThrowIfNegative(count);
+        if ((uint)offset > (uint)buffer.Length)
+        {
+            throw new ArgumentOutOfRangeException(nameof(offset), offset,
+                $"The offset lies beyond the end of the {buffer.Length}-byte buffer.");
+        }
+
+        if ((uint)count > (uint)(buffer.Length - offset))
+        {
+            throw new ArgumentOutOfRangeException(nameof(count), count,
+                $"Offset {offset} plus count {count} exceeds the {buffer.Length}-byte buffer.");
+        }
+    }
+
+    private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(IsDisposed, this);
+
+    /// <inheritdoc/>
+    public override string ToString() => $"ProactorSocket({Engine.Name})";
+}

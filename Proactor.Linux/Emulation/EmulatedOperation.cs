@@ -1,0 +1,212 @@
+using System;
+using System.Net;
+using System.Net.Sockets;
+using System.Runtime.Versioning;
+
+namespace Proactor.Linux;
+
+/// <summary>
+/// An operation of the emulated proactor: it knows how to try itself with one non-blocking
+/// syscall (finished, or would block); the queue and the loop only decide when.
+/// </summary>
+[SupportedOSPlatform("linux")]
+internal sealed unsafe class EmulatedOperation : Operation
+{
+    /// <summary>The next operation in the same direction's queue (intrusive FIFO).</summary>
+    public EmulatedOperation? Next;
+
+    private bool _connectStarted;
+
+    /// <summary>
+    /// Performs the operation's syscall on <paramref name="fd"/>. Returns true when the operation
+    /// is finished (<see cref="Operation.BytesTransferred"/>/<see cref="Operation.Error"/> set),
+    /// false when the socket would block. A send makes progress across calls and finishes only when
+    /// every byte is written.
+    /// </summary>
+    public bool TryExecute(int fd)
+    {
+        switch (Kind)
+        {
+            case OperationKind.Receive:
+                return TryReceive(fd);
+            case OperationKind.Send:
+                return TrySend(fd);
+            case OperationKind.Accept:
+                return TryAccept(fd);
+            default:
+                return TryConnect(fd);
+        }
+    }
+
+    /// <summary><see cref="TryExecute"/> from a thread that holds no queue lock: the descriptor is
+    /// kept alive by a reference on the handle, so a concurrent close cannot recycle it mid-call.</summary>
+    public bool TryExecute(SafeSocketHandle handle)
+    {
+        bool added = false;
+        try
+        {
+            handle.DangerousAddRef(ref added);
+            return TryExecute((int)handle.DangerousGetHandle());
+        }
+        catch (ObjectDisposedException)
+        {
+            Error = SocketError.OperationAborted;
+            return true;
+        }
+        finally
+        {
+            if (added)
+            {
+                handle.DangerousRelease();
+            }
+        }
+    }
+
+    private bool TryReceive(int fd)
+    {
+        Span<byte> span = Buffer.Span;
+        nint n;
+        if (span.IsEmpty)
+        {
+            // A zero-byte receive waits for readability without a buffer: peek one byte.
+            byte probe;
+            do
+            {
+                n = Interop.Sys.Recv(fd, &probe, 1, Interop.Sys.MSG_PEEK);
+            }
+            while (n < 0 && Interop.Errno.Last == Interop.Errno.EINTR);
+
+            return Finish(n < 0 ? n : 0);
+        }
+
+        fixed (byte* p = span)
+        {
+            do
+            {
+                n = Interop.Sys.Recv(fd, p, (nuint)span.Length, 0);
+            }
+            while (n < 0 && Interop.Errno.Last == Interop.Errno.EINTR);
+        }
+
+        return Finish(n);
+    }
+
+    private bool Finish(nint n)
+    {
+        if (n >= 0)
+        {
+            BytesTransferred = (int)n;
+            return true;
+        }
+
+        int errno = Interop.Errno.Last;
+        if (errno == Interop.Errno.EAGAIN)
+        {
+            return false;
+        }
+
+        Error = Interop.Errno.ToSocketError(errno);
+        return true;
+    }
+
+    private bool TrySend(int fd)
+    {
+        Span<byte> span = Buffer.Span;
+        fixed (byte* p = span)
+        {
+            while (BytesTransferred < span.Length)
+            {
+                nint n = Interop.Sys.Send(fd, p + BytesTransferred, (nuint)(span.Length - BytesTransferred), Interop.Sys.MSG_NOSIGNAL);
+                if (n >= 0)
+                {
+                    BytesTransferred += (int)n;
+                    continue;
+                }
+
+                int errno = Interop.Errno.Last;
+                if (errno == Interop.Errno.EINTR)
+                {
+                    continue;
+                }
+
+                if (errno == Interop.Errno.EAGAIN)
+                {
+                    return false;
+                }
+
+                Error = Interop.Errno.ToSocketError(errno);
+                return true;
+            }
+        }
+
+        return true;
+    }
+
+    private bool TryAccept(int fd)
+    {
+        while (true)
+        {
+            int client = Interop.Sys.Accept4(fd, null, null, Interop.Sys.SOCK_NONBLOCK | Interop.Sys.SOCK_CLOEXEC);
+            if (client >= 0)
+            {
+                AcceptedSocket = new Socket(new SafeSocketHandle(client, ownsHandle: true));
+                return true;
+            }
+
+            int errno = Interop.Errno.Last;
+            switch (errno)
+            {
+                case Interop.Errno.EINTR:
+                case Interop.Errno.ECONNABORTED: // the peer gave up while queued: take the next one
+                    continue;
+                case Interop.Errno.EAGAIN:
+                    return false;
+                default:
+                    Error = Interop.Errno.ToSocketError(errno);
+                    return true;
+            }
+        }
+    }
+
+    private bool TryConnect(int fd)
+    {
+        // The first call starts the connect; later calls (after readiness) ask the kernel for the
+        // outcome by calling connect again: 0 or EISCONN once established, EALREADY while in
+        // progress, or the connect's own error (ECONNREFUSED, ...). Unlike SO_ERROR alone, this
+        // cannot mistake an early writable/hang-up report of an unconnected socket for success.
+        SocketAddress address = Address!;
+        int rc;
+        fixed (byte* p = address.Buffer.Span)
+        {
+            rc = Interop.Sys.Connect(fd, p, (uint)address.Size);
+        }
+
+        bool started = _connectStarted;
+        _connectStarted = true;
+        if (rc == 0)
+        {
+            return true;
+        }
+
+        int errno = Interop.Errno.Last;
+        switch (errno)
+        {
+            case Interop.Errno.EINPROGRESS:
+            case Interop.Errno.EALREADY:
+            case Interop.Errno.EINTR: // an interrupted connect goes on asynchronously
+                return false;
+            case Interop.Errno.EISCONN when started:
+                return true;
+            default:
+                Error = Interop.Errno.ToSocketError(errno);
+                return true;
+        }
+    }
+
+    /// <summary>Clears per-use state the base type does not know.</summary>
+    public void ResetEmulationState()
+    {
+        Next = null;
+        _connectStarted = false;
+    }
+}

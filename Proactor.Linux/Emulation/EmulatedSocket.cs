@@ -1,0 +1,163 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Runtime.Versioning;
+using System.Threading;
+
+namespace Proactor.Linux;
+
+/// <summary>
+/// One socket of the emulated proactor: a receive queue (receives, accepts) and a send queue
+/// (sends, connects) over a non-blocking descriptor registered with the engine's demultiplexer.
+/// </summary>
+[SupportedOSPlatform("linux")]
+internal sealed class EmulatedSocket<TDemux> : EngineSocket where TDemux : struct, IDemultiplexer
+{
+    private readonly EmulatedEngine<TDemux> _engine;
+    private readonly OperationQueue _receiveQueue = new();
+    private readonly OperationQueue _sendQueue = new();
+    private readonly Lock _interestLock = new();
+    private readonly int _fd;
+    private Interest _interest;
+    private int _closed;
+
+    public EmulatedSocket(EmulatedEngine<TDemux> engine, Socket socket)
+        : base(engine, socket)
+    {
+        _engine = engine;
+        socket.Blocking = false;
+        _fd = (int)socket.SafeHandle.DangerousGetHandle();
+    }
+
+    /// <summary>The key the demultiplexer reports for this socket (set once at registration).</summary>
+    public ulong Key { get; set; }
+
+    public int Fd => _fd;
+
+    public override Operation CreateOperation() => new EmulatedOperation();
+
+    public override bool Start(Operation operation)
+    {
+        var op = (EmulatedOperation)operation;
+        op.ResetEmulationState();
+        OperationQueue queue = QueueOf(op.Kind);
+        bool pending = queue.Submit(op, Socket.SafeHandle, out bool becameNonEmpty);
+        if (becameNonEmpty && TDemux.TracksInterest)
+        {
+            UpdateInterest();
+        }
+
+        return pending;
+    }
+
+    public override void Cancel(Operation operation)
+    {
+        var op = (EmulatedOperation)operation;
+        if (!QueueOf(op.Kind).TryRemove(op, out bool drained))
+        {
+            return; // already finished (or being finished) by the loop or close: that completion stands
+        }
+
+        if (drained && TDemux.TracksInterest)
+        {
+            UpdateInterest();
+        }
+
+        op.Error = SocketError.OperationAborted;
+        op.Complete();
+    }
+
+    /// <summary>Loop thread: the demultiplexer reported readiness for this socket.</summary>
+    public void OnReadiness(Readiness readiness)
+    {
+        if ((readiness & (Readiness.Read | Readiness.ErrorOrHangup)) != 0)
+        {
+            Drain(_receiveQueue);
+        }
+
+        if ((readiness & (Readiness.Write | Readiness.ErrorOrHangup)) != 0)
+        {
+            Drain(_sendQueue);
+        }
+    }
+
+    private void Drain(OperationQueue queue)
+    {
+        EmulatedOperation? done = queue.OnReady(_fd, out bool drained);
+        if (drained && TDemux.TracksInterest)
+        {
+            UpdateInterest();
+        }
+
+        CompleteChain(done, null);
+    }
+
+    public override void Close()
+    {
+        if (Interlocked.Exchange(ref _closed, 1) != 0)
+        {
+            return;
+        }
+
+        // Closing the queues first guarantees that no syscall runs on the descriptor any more
+        // (the loop only runs operations under the queue lock; fast-path submitters hold a handle
+        // reference), so the descriptor can be deregistered and closed safely.
+        EmulatedOperation? receives = _receiveQueue.Close();
+        EmulatedOperation? sends = _sendQueue.Close();
+        _engine.Unregister(this);
+        Socket.Dispose();
+        CompleteChain(receives, SocketError.OperationAborted);
+        CompleteChain(sends, SocketError.OperationAborted);
+    }
+
+    private static void CompleteChain(EmulatedOperation? op, SocketError? error)
+    {
+        while (op is not null)
+        {
+            EmulatedOperation? next = op.Next; // read first: completing may recycle the object
+            op.Next = null;
+            if (error is { } e)
+            {
+                op.Error = e;
+            }
+
+            op.Complete();
+            op = next;
+        }
+    }
+
+    private void UpdateInterest()
+    {
+        // Computed from the queues under one lock, so concurrent updates cannot leave a stale mask.
+        lock (_interestLock)
+        {
+            if (Volatile.Read(ref _closed) != 0)
+            {
+                return;
+            }
+
+            Interest wanted = (_receiveQueue.HasPending ? Interest.Read : Interest.None) |
+                              (_sendQueue.HasPending ? Interest.Write : Interest.None);
+            if (wanted != _interest)
+            {
+                _interest = wanted;
+                _engine.Demux.SetInterest(_fd, Key, wanted);
+            }
+        }
+    }
+
+    /// <summary>Deregistration under the interest lock, so it never interleaves with an interest change.</summary>
+    public void UnregisterFrom(ref TDemux demux)
+    {
+        lock (_interestLock)
+        {
+            demux.Unregister(_fd, Key);
+        }
+    }
+
+    public override EndPoint? GetLocalEndPoint() => LinuxEndPoints.Get(Socket, peer: false);
+
+    public override EndPoint? GetRemoteEndPoint() => LinuxEndPoints.Get(Socket, peer: true);
+
+    private OperationQueue QueueOf(OperationKind kind) =>
+        kind is OperationKind.Receive or OperationKind.Accept ? _receiveQueue : _sendQueue;
+}

@@ -1,0 +1,196 @@
+using System.Net.Sockets;
+using System.Runtime.Versioning;
+using System.Threading;
+
+namespace Proactor.Linux;
+
+/// <summary>
+/// The operations of one socket in one direction, FIFO. The head is tried whenever the direction
+/// becomes ready; only the head may run, so completions keep submission order.
+/// </summary>
+/// <remarks>
+/// The lost-wake-up race: a submitter tries its syscall outside the lock and gets EAGAIN; if the
+/// readiness edge for the data that arrives right after is reported to the loop before the
+/// submitter enqueues, the loop finds an empty queue and the edge is gone. So the loop bumps
+/// <see cref="_sequence"/> for every readiness report, and a submitter that sees the number moved
+/// while it was trying tries again instead of enqueueing.
+///
+/// The loop executes queued operations while holding the lock (non-blocking syscalls, never a
+/// wait), which makes dequeue-and-complete an atomic transfer of ownership: an operation leaves
+/// the queue exactly once, through the loop, a cancel, or close.
+/// </remarks>
+[SupportedOSPlatform("linux")]
+internal sealed class OperationQueue
+{
+    private readonly Lock _lock = new();
+    private EmulatedOperation? _head;
+    private EmulatedOperation? _tail;
+    private int _sequence;
+    private bool _closed;
+
+    /// <summary>True while an operation waits for readiness (read without the lock for interest updates).</summary>
+    public bool HasPending => Volatile.Read(ref _head) is not null;
+
+    /// <summary>
+    /// Starts <paramref name="op"/>. Returns false when it finished at once (its result is set),
+    /// true when it was queued; <paramref name="becameNonEmpty"/> tells whether interest must grow.
+    /// </summary>
+    public bool Submit(EmulatedOperation op, SafeSocketHandle handle, out bool becameNonEmpty)
+    {
+        becameNonEmpty = false;
+        while (true)
+        {
+            int sequence;
+            lock (_lock)
+            {
+                if (_closed)
+                {
+                    op.Error = SocketError.OperationAborted;
+                    return false;
+                }
+
+                if (_head is not null)
+                {
+                    Append(op);
+                    return true;
+                }
+
+                sequence = _sequence;
+            }
+
+            // Fast path: nothing queued ahead, so try the syscall now, without the loop.
+            if (op.TryExecute(handle))
+            {
+                return false;
+            }
+
+            lock (_lock)
+            {
+                if (_closed)
+                {
+                    op.Error = SocketError.OperationAborted;
+                    return false;
+                }
+
+                if (_head is null && _sequence != sequence)
+                {
+                    continue; // readiness was reported while we tried: the next try may succeed
+                }
+
+                becameNonEmpty = _head is null;
+                Append(op);
+                return true;
+            }
+        }
+    }
+
+    /// <summary>
+    /// The loop's response to readiness: run queued operations from the head until one would
+    /// block. Returns the finished ones as a chain (via <see cref="EmulatedOperation.Next"/>), to be
+    /// completed by the caller outside the lock; <paramref name="drained"/> tells whether interest
+    /// may shrink.
+    /// </summary>
+    public EmulatedOperation? OnReady(int fd, out bool drained)
+    {
+        EmulatedOperation? done = null;
+        EmulatedOperation? doneTail = null;
+        lock (_lock)
+        {
+            _sequence++;
+            while (_head is { } op && !_closed)
+            {
+                if (!op.TryExecute(fd))
+                {
+                    break;
+                }
+
+                _head = op.Next;
+                if (_head is null)
+                {
+                    _tail = null;
+                }
+
+                op.Next = null;
+                if (doneTail is null)
+                {
+                    done = op;
+                }
+                else
+                {
+                    doneTail.Next = op;
+                }
+
+                doneTail = op;
+            }
+
+            drained = done is not null && _head is null;
+        }
+
+        return done;
+    }
+
+    /// <summary>Takes <paramref name="op"/> out of the queue if it is still waiting there.</summary>
+    public bool TryRemove(EmulatedOperation op, out bool drained)
+    {
+        lock (_lock)
+        {
+            drained = false;
+            EmulatedOperation? previous = null;
+            for (EmulatedOperation? cur = _head; cur is not null; previous = cur, cur = cur.Next)
+            {
+                if (cur != op)
+                {
+                    continue;
+                }
+
+                if (previous is null)
+                {
+                    _head = cur.Next;
+                }
+                else
+                {
+                    previous.Next = cur.Next;
+                }
+
+                if (_tail == cur)
+                {
+                    _tail = previous;
+                }
+
+                cur.Next = null;
+                drained = _head is null;
+                return true;
+            }
+
+            return false;
+        }
+    }
+
+    /// <summary>Closes the queue: no syscall runs on it afterwards. Returns every waiting operation.</summary>
+    public EmulatedOperation? Close()
+    {
+        lock (_lock)
+        {
+            _closed = true;
+            EmulatedOperation? all = _head;
+            _head = null;
+            _tail = null;
+            return all;
+        }
+    }
+
+    private void Append(EmulatedOperation op)
+    {
+        op.Next = null;
+        if (_tail is null)
+        {
+            Volatile.Write(ref _head, op);
+        }
+        else
+        {
+            _tail.Next = op;
+        }
+
+        _tail = op;
+    }
+}

@@ -1,0 +1,55 @@
+using System;
+using System.Net;
+using System.Net.Sockets;
+using System.Runtime.Versioning;
+
+namespace Proactor.Linux;
+
+/// <summary>getsockname/getpeername into an <see cref="IPEndPoint"/>, for every Linux backend.</summary>
+[SupportedOSPlatform("linux")]
+internal static unsafe class LinuxEndPoints
+{
+    public static EndPoint? Get(Socket socket, bool peer)
+    {
+        const int Capacity = 128; // sizeof(struct sockaddr_storage)
+        byte* buffer = stackalloc byte[Capacity];
+        uint length = Capacity;
+        SafeSocketHandle handle = socket.SafeHandle;
+        bool added = false;
+        int rc;
+        try
+        {
+            handle.DangerousAddRef(ref added);
+            int fd = (int)handle.DangerousGetHandle();
+            rc = peer
+                ? Interop.Sys.GetPeerName(fd, buffer, &length)
+                : Interop.Sys.GetSockName(fd, buffer, &length);
+        }
+        catch (ObjectDisposedException)
+        {
+            return null;
+        }
+        finally
+        {
+            if (added)
+            {
+                handle.DangerousRelease();
+            }
+        }
+
+        if (rc != 0 || length > Capacity)
+        {
+            return null;
+        }
+
+        AddressFamily family = socket.AddressFamily;
+        var address = new SocketAddress(family, (int)length);
+        new ReadOnlySpan<byte>(buffer, (int)length).CopyTo(address.Buffer.Span);
+        var endPoint = (IPEndPoint)new IPEndPoint(family == AddressFamily.InterNetworkV6 ? IPAddress.IPv6Any : IPAddress.Any, 0).Create(address);
+
+        // An unbound socket reports the wildcard address with port 0; System.Net.Sockets says null.
+        return endPoint.Port == 0 && (endPoint.Address.Equals(IPAddress.Any) || endPoint.Address.Equals(IPAddress.IPv6Any))
+            ? null
+            : endPoint;
+    }
+}

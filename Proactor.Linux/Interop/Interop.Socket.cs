@@ -1,0 +1,39 @@
+using System.Runtime.InteropServices;
+
+namespace Proactor.Linux;
+
+internal static unsafe partial class Interop
+{
+    internal static partial class Sys
+    {
+        internal const int MSG_PEEK = 0x2;
+        internal const int MSG_DONTWAIT = 0x40;
+        internal const int MSG_NOSIGNAL = 0x4000;
+        internal const int SOCK_NONBLOCK = 0x800;
+        internal const int SOCK_CLOEXEC = 0x80000;
+        internal const int SOL_SOCKET = 1;
+        internal const int SO_ERROR = 4;
+        internal const int SO_REUSEPORT = 15;
+
+        [LibraryImport(Libraries.Libc, EntryPoint = "recv", SetLastError = true)]
+        internal static partial nint Recv(int sockfd, byte* buf, nuint len, int flags);
+
+        [LibraryImport(Libraries.Libc, EntryPoint = "send", SetLastError = true)]
+        internal static partial nint Send(int sockfd, byte* buf, nuint len, int flags);
+
+        [LibraryImport(Libraries.Libc, EntryPoint = "accept4", SetLastError = true)]
+        internal static partial int Accept4(int sockfd, byte* addr, uint* addrlen, int flags);
+
+        [LibraryImport(Libraries.Libc, EntryPoint = "connect", SetLastError = true)]
+        internal static partial int Connect(int sockfd, byte* addr, uint addrlen);
+
+        [LibraryImport(Libraries.Libc, EntryPoint = "getsockname", SetLastError = true)]
+        internal static partial int GetSockName(int sockfd, byte* addr, uint* addrlen);
+
+        [LibraryImport(Libraries.Libc, EntryPoint = "getpeername", SetLastError = true)]
+        internal static partial int GetPeerName(int sockfd, byte* addr, uint* addrlen);
+
+        [LibraryImport(Libraries.Libc, EntryPoint = "getsockopt", SetLastError = true)]
+        internal static partial int GetSockOpt(int sockfd, int level, int optname, void* optval, uint* optlen);
+    }
+}

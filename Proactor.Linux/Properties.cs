@@ -1,0 +1,4 @@
+using System.Runtime.CompilerServices;
+
+// Interop signatures are blittable: no runtime marshalling, AOT- and trim-safe.
+[assembly: DisableRuntimeMarshalling]

@@ -1,0 +1,46 @@
+using System;
+using Proactor.Linux;
+
+namespace Proactor;
+
+/// <summary>
+/// The one way to get an engine: <c>EngineFactory.Create()</c> picks the right backend for the
+/// running OS; <see cref="EngineOptions.Backend"/> names one explicitly. No reflection: every
+/// backend is a direct constructor call behind an OS check, so AOT and trimming keep it.
+/// </summary>
+public static class EngineFactory
+{
+    /// <summary>Creates and starts an engine.</summary>
+    /// <exception cref="PlatformNotSupportedException">The backend does not exist on this OS.</exception>
+    /// <exception cref="NotSupportedException">The backend cannot run here; the message says why.</exception>
+    public static ProactorEngine Create(EngineOptions? options = null)
+    {
+        options ??= EngineOptions.Default;
+        BackendKind backend = options.Backend;
+        if (backend == BackendKind.Default)
+        {
+            backend = OperatingSystem.IsWindows() ? BackendKind.Iocp : BackendKind.Epoll;
+        }
+
+        if (backend == BackendKind.Iocp)
+        {
+            if (!OperatingSystem.IsWindows())
+            {
+                throw Unsupported(backend, "Windows");
+            }
+
+            return Proactor.Windows.IocpEngineFactory.Create(options);
+        }
+
+        if (!OperatingSystem.IsLinux())
+        {
+            throw Unsupported(backend, "Linux");
+        }
+
+        return LinuxEngines.Create(backend, options);
+    }
+
+    private static PlatformNotSupportedException Unsupported(BackendKind backend, string os) =>
+        new($"The {backend} backend runs only on {os}; this is {System.Runtime.InteropServices.RuntimeInformation.OSDescription}. " +
+            "Use BackendKind.Default to pick the right one.");
+}

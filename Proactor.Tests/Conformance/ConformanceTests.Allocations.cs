@@ -1,0 +1,58 @@
+using System;
+using System.Threading.Tasks;
+using NUnit.Framework;
+using Proactor.Tests.Infrastructure;
+
+namespace Proactor.Tests.Conformance;
+
+public abstract partial class ConformanceTests
+{
+    /// <summary>
+    /// Steady state: a receive and a send per round trip, awaited one at a time, allocate nothing.
+    /// Measured process-wide (continuations may run on other threads), over enough round trips that
+    /// a single per-operation allocation would show as at least 24 bytes each.
+    /// </summary>
+    [Test]
+    public async Task Steady_state_receive_and_send_allocate_nothing()
+    {
+        var (client, server) = await Net.ConnectedPairAsync(Engine);
+        using (client)
+        using (server)
+        {
+            byte[] ping = new byte[64];
+            byte[] serverBuffer = new byte[64];
+            byte[] clientBuffer = new byte[64];
+
+            async Task RoundTripsAsync(int count)
+            {
+                for (int i = 0; i < count; i++)
+                {
+                    ValueTask<int> serverReceive = server.ReceiveAsync(serverBuffer);
+                    await client.SendAsync(ping);
+                    int n = await serverReceive;
+                    ValueTask<int> clientReceive = client.ReceiveAsync(clientBuffer);
+                    await server.SendAsync(serverBuffer.AsMemory(0, n));
+                    int m = await clientReceive;
+                    while (m < n)
+                    {
+                        m += await client.ReceiveAsync(clientBuffer.AsMemory(m));
+                    }
+                }
+            }
+
+            await RoundTripsAsync(2000).Timeout(); // warm up: tiered JIT, pools, caches
+            const int RoundTrips = 5000;
+            long before = GC.GetTotalAllocatedBytes(precise: true);
+            await RoundTripsAsync(RoundTrips).Timeout();
+            long allocated = GC.GetTotalAllocatedBytes(precise: true) - before;
+
+            double perRoundTrip = (double)allocated / RoundTrips;
+            TestContext.Out.WriteLine($"{Engine.Name}: {allocated} bytes over {RoundTrips} round trips = {perRoundTrip:F2} B per receive+send pair (x2)");
+
+            // The async method's own state machine box is allocated once per RoundTripsAsync call, and
+            // the thread pool may allocate a little on its own; 4 B per round trip is far below any
+            // per-operation object (the smallest .NET object is 24 B).
+            Assert.That(perRoundTrip, Is.LessThan(4.0), $"{perRoundTrip:F1} B allocated per round trip");
+        }
+    }
+}

@@ -1,0 +1,108 @@
+using System;
+using System.Net;
+using System.Net.Sockets;
+using System.Threading;
+using System.Threading.Tasks;
+using Proactor;
+
+namespace Proactor.Tests.Infrastructure;
+
+/// <summary>Loopback helpers shared by every fixture.</summary>
+internal static class Net
+{
+    /// <summary>How long any awaited step of a test may take before the test fails.</summary>
+    public static readonly TimeSpan StepTimeout = TimeSpan.FromSeconds(30);
+
+    public static IPAddress Loopback(AddressFamily family) =>
+        family == AddressFamily.InterNetworkV6 ? IPAddress.IPv6Loopback : IPAddress.Loopback;
+
+    /// <summary>A listener on an ephemeral loopback port.</summary>
+    public static ProactorSocket Listen(ProactorEngine engine, AddressFamily family = AddressFamily.InterNetwork, int backlog = 512) =>
+        ProactorSocket.CreateListener(engine, new IPEndPoint(Loopback(family), 0), backlog);
+
+    /// <summary>A connected pair: (client, server side), both on <paramref name="engine"/>.</summary>
+    public static async Task<(ProactorSocket Client, ProactorSocket Server)> ConnectedPairAsync(
+        ProactorEngine engine, AddressFamily family = AddressFamily.InterNetwork)
+    {
+        using ProactorSocket listener = Listen(engine, family);
+        var client = new ProactorSocket(engine, family);
+        ValueTask<ProactorSocket> accept = listener.AcceptAsync();
+        await client.ConnectAsync(listener.LocalEndPoint!).AsTask().WaitAsync(StepTimeout);
+        ProactorSocket server = await accept.AsTask().WaitAsync(StepTimeout);
+        return (client, server);
+    }
+
+    /// <summary>A port on which nothing listens (bound, then closed).</summary>
+    public static IPEndPoint ClosedPort(AddressFamily family = AddressFamily.InterNetwork)
+    {
+        using var s = new Socket(family, SocketType.Stream, ProtocolType.Tcp);
+        s.Bind(new IPEndPoint(Loopback(family), 0));
+        return (IPEndPoint)s.LocalEndPoint!;
+    }
+
+    /// <summary>Receives exactly <paramref name="buffer"/>.Length bytes, or fails on early end.</summary>
+    public static async Task ReceiveExactlyAsync(ProactorSocket socket, Memory<byte> buffer, CancellationToken ct = default)
+    {
+        int total = 0;
+        while (total < buffer.Length)
+        {
+            int n = await socket.ReceiveAsync(buffer[total..], ct).AsTask().WaitAsync(StepTimeout, ct);
+            if (n == 0)
+            {
+                throw new InvalidOperationException($"The peer closed after {total} of {buffer.Length} bytes.");
+            }
+
+            total += n;
+        }
+    }
+
+    /// <summary>Receives until the peer closes; returns everything received.</summary>
+    public static async Task<byte[]> ReceiveToEndAsync(ProactorSocket socket, int expectedCapacity = 4096)
+    {
+        var output = new System.IO.MemoryStream(expectedCapacity);
+        byte[] chunk = new byte[64 * 1024];
+        while (true)
+        {
+            int n = await socket.ReceiveAsync(chunk).AsTask().WaitAsync(StepTimeout);
+            if (n == 0)
+            {
+                return output.ToArray();
+            }
+
+            output.Write(chunk, 0, n);
+        }
+    }
+
+    /// <summary>Deterministic test bytes: position-dependent, so a lost, duplicated or reordered
+    /// chunk changes the content.</summary>
+    public static byte[] Pattern(int length, int seed = 0)
+    {
+        byte[] data = new byte[length];
+        uint x = (uint)seed * 2654435761u + 1;
+        for (int i = 0; i < data.Length; i++)
+        {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            data[i] = (byte)x;
+        }
+
+        return data;
+    }
+
+    // The helpers below resume the test on the thread pool, never on the thread that completed the
+    // operation: with inline dispatch that thread is the engine's loop, and a test that then blocks
+    // (as NUnit's synchronous asserts do) would stall the very engine it waits for.
+
+    public static async Task<T> Timeout<T>(this ValueTask<T> task) =>
+        await task.AsTask().WaitAsync(StepTimeout).ConfigureAwait(ConfigureAwaitOptions.ForceYielding);
+
+    public static async Task Timeout(this ValueTask task) =>
+        await task.AsTask().WaitAsync(StepTimeout).ConfigureAwait(ConfigureAwaitOptions.ForceYielding);
+
+    public static async Task Timeout(this Task task) =>
+        await task.WaitAsync(StepTimeout).ConfigureAwait(ConfigureAwaitOptions.ForceYielding);
+
+    public static async Task<T> Timeout<T>(this Task<T> task) =>
+        await task.WaitAsync(StepTimeout).ConfigureAwait(ConfigureAwaitOptions.ForceYielding);
+}
