@@ -14,7 +14,7 @@ namespace Proactor;
 /// every operation still pending on its sockets (each completes once with
 /// <see cref="SocketError.OperationAborted"/>) and closes its descriptors.
 /// </remarks>
-public abstract class ProactorEngine : IDisposable
+public abstract partial class ProactorEngine : IDisposable
 {
     private int _disposed;
 
@@ -57,8 +57,36 @@ public abstract class ProactorEngine : IDisposable
         return new CompletionQueue(this, singleReader);
     }
 
+    /// <summary>True when the calling thread is one of this engine's loop or completion-port threads
+    /// (with <see cref="CompletionDispatch.Inline"/>, continuations run there and must not block).</summary>
+    public bool IsEngineThread => t_currentEngine == this;
+
     /// <summary>Registers an OS socket with this engine. Called once per socket.</summary>
     internal abstract EngineSocket Register(ProactorSocket owner, Socket socket);
+
+    [ThreadStatic]
+    private static ProactorEngine? t_currentEngine;
+
+    /// <summary>Backends call this first thing on each of their loop / completion threads.</summary>
+    internal void EnterEngineThread() => t_currentEngine = this;
+
+    /// <summary>The engine's deadlines. Backends wait at most
+    /// <see cref="TimerQueue.GetWaitTimeoutMilliseconds"/> and call <see cref="TimerQueue.RunDue"/>
+    /// after every wait, on their loop thread.</summary>
+    internal TimerQueue Timers { get; } = new();
+
+    /// <summary>Makes the loop return from its current wait soon (to re-read the earliest deadline).
+    /// Callable from any thread.</summary>
+    internal abstract void WakeLoop();
+
+    /// <summary>Schedules <paramref name="entry"/> on the loop, <paramref name="dueIn"/> from now.</summary>
+    internal void ScheduleTimer(TimerEntry entry, TimeSpan dueIn)
+    {
+        if (Timers.Schedule(entry, TimerQueue.Now + TimerQueue.ToTicks(dueIn)))
+        {
+            WakeLoop();
+        }
+    }
 
     /// <summary>The engine that owns a connection accepted on one of this engine's listeners.</summary>
     internal virtual ProactorEngine EngineForAccepted => this;

@@ -108,6 +108,8 @@ internal sealed unsafe class EmulatedEngine<TDemux> : ProactorEngine where TDemu
         Wake();
     }
 
+    internal override void WakeLoop() => Wake();
+
     private void Wake()
     {
         // One eventfd write per loop iteration is enough: the loop clears the flag before draining.
@@ -124,10 +126,12 @@ internal sealed unsafe class EmulatedEngine<TDemux> : ProactorEngine where TDemu
     {
         try
         {
+            EnterEngineThread();
             var events = new ReadyEvent[Options.MaxEventsPerWait];
             while (!_stopping)
             {
-                int n = _demux.Wait(events, -1);
+                // The wait lasts until the earliest deadline: the engine's timers cost no OS timer.
+                int n = _demux.Wait(events, Timers.GetWaitTimeoutMilliseconds());
                 for (int i = 0; i < n; i++)
                 {
                     ref ReadyEvent ev = ref events[i];
@@ -139,6 +143,8 @@ internal sealed unsafe class EmulatedEngine<TDemux> : ProactorEngine where TDemu
 
                     _sockets.Find(ev.Key)?.OnReadiness(ev.Readiness);
                 }
+
+                Timers.RunDue();
             }
 
             Shutdown();
