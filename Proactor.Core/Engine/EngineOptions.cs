@@ -1,7 +1,9 @@
+using System;
+
 namespace Proactor;
 
-/// <summary>Options that choose and shape an engine.</summary>
-public sealed class EngineOptions
+/// <summary>Options that choose and shape an engine. A record: derive variants with <c>with</c>.</summary>
+public sealed record EngineOptions
 {
     /// <summary>Which backend to run. <see cref="BackendKind.Default"/> picks the best one for the OS.</summary>
     public BackendKind Backend { get; init; } = BackendKind.Default;
@@ -18,6 +20,18 @@ public sealed class EngineOptions
 
     /// <summary>The name given to the engine's threads, for debuggers and traces.</summary>
     public string? ThreadName { get; init; }
+
+    /// <summary>With <see cref="CompletionDispatch.Inline"/>: a continuation that holds the loop
+    /// thread longer than this is counted (metric <c>proactor.inline_handler.slow</c>) and reported
+    /// through <see cref="Warning"/>, at most once per <see cref="WarningInterval"/>.</summary>
+    public TimeSpan InlineHandlerWarningThreshold { get; init; } = TimeSpan.FromMilliseconds(50);
+
+    /// <summary>The shortest time between two warnings of the same kind.</summary>
+    public TimeSpan WarningInterval { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Receives the engine's warnings (a blocking inline handler, a backend fallback).
+    /// Null writes them to standard error.</summary>
+    public Action<string>? Warning { get; init; }
 
     /// <summary>The options every default-constructed engine uses.</summary>
     public static EngineOptions Default { get; } = new();

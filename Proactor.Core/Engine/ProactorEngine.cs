@@ -88,9 +88,6 @@ public abstract partial class ProactorEngine : IDisposable
         }
     }
 
-    /// <summary>The engine that owns a connection accepted on one of this engine's listeners.</summary>
-    internal virtual ProactorEngine EngineForAccepted => this;
-
     /// <summary>Stops the engine and releases its resources.</summary>
     public void Dispose()
     {

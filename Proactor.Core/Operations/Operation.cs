@@ -34,6 +34,15 @@ internal abstract class Operation : IValueTaskSource<int>, IValueTaskSource, IVa
     private int _completed;
     private int _queueReferences;
     private volatile bool _cancelRequested;
+    private int _cancelReason;
+    private TimerEntry? _timeoutEntry;
+    private bool _timeoutScheduled;
+    private bool _inline;
+
+    // Why an end was requested: the first reason wins; a close (Owner.IsDisposed) overrides both.
+    private const int CancelReasonNone = 0;
+    private const int CancelReasonToken = 1;
+    private const int CancelReasonTimeout = 2;
 
     protected Operation()
     {
@@ -78,9 +87,12 @@ internal abstract class Operation : IValueTaskSource<int>, IValueTaskSource, IVa
         object? userToken)
     {
         _core.Reset();
-        _core.RunContinuationsAsynchronously = owner.Engine.Dispatch != CompletionDispatch.Inline;
+        _inline = queue is null && owner.EffectiveDispatch == CompletionDispatch.Inline;
+        _core.RunContinuationsAsynchronously = !_inline;
         _completed = 0;
         _cancelRequested = false;
+        _cancelReason = CancelReasonNone;
+        _timeoutScheduled = false;
 
         // In queue mode the object is released by whichever of two parties finishes last: the
         // submitter (after registering the token) and the completion. Otherwise a completion that
@@ -108,9 +120,24 @@ internal abstract class Operation : IValueTaskSource<int>, IValueTaskSource, IVa
         }
     }
 
-    /// <summary>Asks the backend to end the operation early; its completion decides the outcome.</summary>
-    internal void RequestCancel()
+    /// <summary>
+    /// Arms the per-operation deadline on the engine's timer heap. Call only after Start returned
+    /// true. When it fires first, the operation is cancelled and completes with
+    /// <see cref="SocketError.TimedOut"/>; the socket stays usable.
+    /// </summary>
+    internal void ScheduleTimeout(TimeSpan timeout)
     {
+        _timeoutEntry ??= new TimerEntry(static s => ((Operation)s!).RequestCancel(CancelReasonTimeout), this);
+        _timeoutScheduled = true;
+        Owner.Engine.ScheduleTimer(_timeoutEntry, timeout);
+    }
+
+    /// <summary>Asks the backend to end the operation early; its completion decides the outcome.</summary>
+    internal void RequestCancel() => RequestCancel(CancelReasonToken);
+
+    private void RequestCancel(int reason)
+    {
+        Interlocked.CompareExchange(ref _cancelReason, reason, CancelReasonNone);
         _cancelRequested = true;
         Owner.EngineSocket.Cancel(this);
     }
@@ -128,6 +155,11 @@ internal abstract class Operation : IValueTaskSource<int>, IValueTaskSource, IVa
         }
 
         WrapAcceptedSocket();
+        if (Error == SocketError.OperationAborted && _cancelReason == CancelReasonTimeout && !Owner.IsDisposed)
+        {
+            Error = SocketError.TimedOut;
+            ProactorMetrics.TimedOutOperations.Add(1, ProactorMetrics.EngineTag(Owner.Engine));
+        }
 
         if (Queue is { } queue)
         {
@@ -136,6 +168,23 @@ internal abstract class Operation : IValueTaskSource<int>, IValueTaskSource, IVa
             return;
         }
 
+        if (!_inline)
+        {
+            SetCoreResult();
+            return;
+        }
+
+        // Inline: the continuation may run right here, on the loop thread. Time it, so a handler
+        // that blocks the loop is counted and reported. (The object may be recycled by the time
+        // SetCoreResult returns: only the engine captured before is used afterwards.)
+        ProactorEngine engine = Owner.Engine;
+        long start = System.Diagnostics.Stopwatch.GetTimestamp();
+        SetCoreResult();
+        engine.OnInlineHandlerRan(System.Diagnostics.Stopwatch.GetTimestamp() - start);
+    }
+
+    private void SetCoreResult()
+    {
         if (Error == SocketError.Success)
         {
             _core.SetResult(BytesTransferred);
@@ -167,7 +216,7 @@ internal abstract class Operation : IValueTaskSource<int>, IValueTaskSource, IVa
     }
 
     private bool IsCanceledResult =>
-        Error == SocketError.OperationAborted && _cancelRequested && !Owner.IsDisposed;
+        Error == SocketError.OperationAborted && _cancelReason == CancelReasonToken && !Owner.IsDisposed;
 
     internal Exception CreateException()
     {
@@ -195,7 +244,8 @@ internal abstract class Operation : IValueTaskSource<int>, IValueTaskSource, IVa
 
         try
         {
-            _acceptedProactorSocket = new ProactorSocket(Owner.Engine.EngineForAccepted, accepted);
+            ProactorEngine target = Owner.AcceptedEngineSelector?.Invoke() ?? Owner.Engine;
+            _acceptedProactorSocket = new ProactorSocket(target, accepted);
         }
         catch (SocketException e)
         {
@@ -222,6 +272,13 @@ internal abstract class Operation : IValueTaskSource<int>, IValueTaskSource, IVa
     /// <summary>Returns the object to its socket's pool. Only after the final completion was observed.</summary>
     internal void Release()
     {
+        if (_timeoutScheduled)
+        {
+            // Waits for a timeout callback running on another thread, so it cannot reach the next use.
+            _timeoutEntry!.Cancel();
+            _timeoutScheduled = false;
+        }
+
         _registration.Dispose();
         _registration = default;
         _cancellationToken = default;

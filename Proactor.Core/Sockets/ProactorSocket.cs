@@ -26,6 +26,7 @@ public sealed partial class ProactorSocket : IDisposable
     private Operation? _cachedSend;
     private int _disposed;
     private volatile bool _listening;
+    private CompletionDispatch? _dispatch;
 
     /// <summary>Creates a TCP socket on <paramref name="engine"/>.</summary>
     /// <param name="engine">The engine that will run the socket's operations.</param>
@@ -47,6 +48,7 @@ public sealed partial class ProactorSocket : IDisposable
         Engine = engine;
         _socket = new Socket(addressFamily, SocketType.Stream, ProtocolType.Tcp);
         _engineSocket = RegisterOrDispose(engine, _socket);
+        engine.OnSocketOpened();
     }
 
     /// <summary>Wraps a connection accepted by a backend.</summary>
@@ -56,6 +58,7 @@ public sealed partial class ProactorSocket : IDisposable
         Engine = engine;
         _socket = accepted;
         _engineSocket = RegisterOrDispose(engine, accepted);
+        engine.OnSocketOpened();
     }
 
     private EngineSocket RegisterOrDispose(ProactorEngine engine, Socket socket)
@@ -108,6 +111,34 @@ public sealed partial class ProactorSocket : IDisposable
 
     internal EngineSocket EngineSocket => _engineSocket;
 
+    /// <summary>For a listener of an engine group: picks the engine each accepted connection lives on.</summary>
+    internal Func<ProactorEngine>? AcceptedEngineSelector { get; set; }
+
+    /// <summary>
+    /// How continuations of this socket's awaited operations run; null (the default) follows the
+    /// engine's <see cref="EngineOptions.Dispatch"/>. <see cref="CompletionDispatch.Queue"/> is an
+    /// engine-wide choice and cannot be set per socket.
+    /// </summary>
+    /// <exception cref="ArgumentException">The value is <see cref="CompletionDispatch.Queue"/>,
+    /// or the engine uses <see cref="CompletionDispatch.Queue"/>.</exception>
+    public CompletionDispatch? Dispatch
+    {
+        get => _dispatch;
+        set
+        {
+            if (value == CompletionDispatch.Queue || (value is not null && Engine.Dispatch == CompletionDispatch.Queue))
+            {
+                throw new ArgumentException(
+                    "CompletionDispatch.Queue is chosen per engine (EngineOptions.Dispatch), and a queue engine's sockets have no awaitable continuations to dispatch.",
+                    nameof(value));
+            }
+
+            _dispatch = value;
+        }
+    }
+
+    internal CompletionDispatch EffectiveDispatch => _dispatch ?? Engine.Dispatch;
+
     /// <summary>The local end point, or null when the socket is neither bound nor connected.</summary>
     public EndPoint? LocalEndPoint
     {
@@ -156,7 +187,7 @@ public sealed partial class ProactorSocket : IDisposable
     /// <exception cref="ObjectDisposedException">The socket was disposed.</exception>
     public ValueTask<ProactorSocket> AcceptAsync(CancellationToken cancellationToken = default)
     {
-        Validate(OperationKind.Accept);
+        ValidateAwaitable(OperationKind.Accept);
         if (cancellationToken.IsCancellationRequested)
         {
             return ValueTask.FromCanceled<ProactorSocket>(cancellationToken);
@@ -183,9 +214,20 @@ public sealed partial class ProactorSocket : IDisposable
     /// <exception cref="ArgumentException">The end point is not an <see cref="IPEndPoint"/> of the socket's family.</exception>
     /// <exception cref="InvalidOperationException">The socket is listening.</exception>
     /// <exception cref="ObjectDisposedException">The socket was disposed.</exception>
-    public ValueTask ConnectAsync(EndPoint remoteEndPoint, CancellationToken cancellationToken = default)
+    public ValueTask ConnectAsync(EndPoint remoteEndPoint, CancellationToken cancellationToken = default) =>
+        ConnectAsync(remoteEndPoint, Timeout.InfiniteTimeSpan, cancellationToken);
+
+    /// <summary>Connects to <paramref name="remoteEndPoint"/>, failing with
+    /// <see cref="SocketError.TimedOut"/> after <paramref name="timeout"/>.</summary>
+    /// <exception cref="ArgumentNullException"><paramref name="remoteEndPoint"/> is null.</exception>
+    /// <exception cref="ArgumentException">The end point is not an <see cref="IPEndPoint"/> of the socket's family.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeout"/> is zero or negative (other than infinite).</exception>
+    /// <exception cref="InvalidOperationException">The socket is listening.</exception>
+    /// <exception cref="ObjectDisposedException">The socket was disposed.</exception>
+    public ValueTask ConnectAsync(EndPoint remoteEndPoint, TimeSpan timeout, CancellationToken cancellationToken = default)
     {
-        Validate(OperationKind.Connect);
+        ValidateTimeout(timeout);
+        ValidateAwaitable(OperationKind.Connect);
         SocketAddress address = SerializeRemote(remoteEndPoint);
         if (cancellationToken.IsCancellationRequested)
         {
@@ -202,6 +244,11 @@ public sealed partial class ProactorSocket : IDisposable
         }
 
         op.RegisterCancellation(cancellationToken);
+        if (timeout != Timeout.InfiniteTimeSpan)
+        {
+            op.ScheduleTimeout(timeout);
+        }
+
         return new ValueTask(op, op.Version);
     }
 
@@ -212,8 +259,19 @@ public sealed partial class ProactorSocket : IDisposable
     /// <exception cref="ObjectDisposedException">The socket was disposed.</exception>
     public ValueTask<int> ReceiveAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
-        Validate(OperationKind.Receive);
-        return StartTransfer(OperationKind.Receive, buffer, cancellationToken);
+        ValidateAwaitable(OperationKind.Receive);
+        return StartTransfer(OperationKind.Receive, buffer, Timeout.InfiniteTimeSpan, cancellationToken);
+    }
+
+    /// <summary>Receives into <paramref name="buffer"/>, failing with <see cref="SocketError.TimedOut"/>
+    /// when nothing arrives within <paramref name="timeout"/>. The deadline is kept by the engine's
+    /// loop; a timed-out receive took no data and the socket stays usable.</summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeout"/> is zero or negative (other than infinite).</exception>
+    public ValueTask<int> ReceiveAsync(Memory<byte> buffer, TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        ValidateTimeout(timeout);
+        ValidateAwaitable(OperationKind.Receive);
+        return StartTransfer(OperationKind.Receive, buffer, timeout, cancellationToken);
     }
 
     /// <summary>Receives into <paramref name="buffer"/> from <paramref name="offset"/>, at most <paramref name="count"/> bytes.</summary>
@@ -231,8 +289,19 @@ public sealed partial class ProactorSocket : IDisposable
     /// <exception cref="ObjectDisposedException">The socket was disposed.</exception>
     public ValueTask<int> SendAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
     {
-        Validate(OperationKind.Send);
-        return StartTransfer(OperationKind.Send, MemoryMarshal.AsMemory(buffer), cancellationToken);
+        ValidateAwaitable(OperationKind.Send);
+        return StartTransfer(OperationKind.Send, MemoryMarshal.AsMemory(buffer), Timeout.InfiniteTimeSpan, cancellationToken);
+    }
+
+    /// <summary>Sends every byte of <paramref name="buffer"/>, failing with
+    /// <see cref="SocketError.TimedOut"/> when that takes longer than <paramref name="timeout"/>
+    /// (then an unknown prefix of the buffer may have been sent).</summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeout"/> is zero or negative (other than infinite).</exception>
+    public ValueTask<int> SendAsync(ReadOnlyMemory<byte> buffer, TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        ValidateTimeout(timeout);
+        ValidateAwaitable(OperationKind.Send);
+        return StartTransfer(OperationKind.Send, MemoryMarshal.AsMemory(buffer), timeout, cancellationToken);
     }
 
     /// <summary>Sends <paramref name="count"/> bytes of <paramref name="buffer"/> from <paramref name="offset"/>.</summary>
@@ -244,7 +313,7 @@ public sealed partial class ProactorSocket : IDisposable
         return SendAsync(buffer.AsMemory(offset, count), cancellationToken);
     }
 
-    private ValueTask<int> StartTransfer(OperationKind kind, Memory<byte> buffer, CancellationToken cancellationToken)
+    private ValueTask<int> StartTransfer(OperationKind kind, Memory<byte> buffer, TimeSpan timeout, CancellationToken cancellationToken)
     {
         if (cancellationToken.IsCancellationRequested)
         {
@@ -262,6 +331,11 @@ public sealed partial class ProactorSocket : IDisposable
         }
 
         op.RegisterCancellation(cancellationToken);
+        if (timeout != Timeout.InfiniteTimeSpan)
+        {
+            op.ScheduleTimeout(timeout);
+        }
+
         return new ValueTask<int>(op, op.Version);
     }
 
@@ -309,6 +383,7 @@ public sealed partial class ProactorSocket : IDisposable
         }
 
         _engineSocket.Close();
+        Engine.OnSocketClosed();
     }
 
     private Operation Rent(OperationKind kind)
@@ -360,6 +435,25 @@ public sealed partial class ProactorSocket : IDisposable
         {
             throw new InvalidOperationException(
                 $"{kind} is not possible on a listening socket; use AcceptAsync and {kind} on the accepted socket.");
+        }
+    }
+
+    private void ValidateAwaitable(OperationKind kind)
+    {
+        Validate(kind);
+        if (Engine.Dispatch == CompletionDispatch.Queue)
+        {
+            throw new InvalidOperationException(
+                $"The engine uses CompletionDispatch.Queue: submit the {kind} through engine.Completions and read its completion there.");
+        }
+    }
+
+    private static void ValidateTimeout(TimeSpan timeout)
+    {
+        if (timeout <= TimeSpan.Zero && timeout != Timeout.InfiniteTimeSpan)
+        {
+            throw new ArgumentOutOfRangeException(nameof(timeout), timeout,
+                "The timeout must be positive, or Timeout.InfiniteTimeSpan for none.");
         }
     }
 

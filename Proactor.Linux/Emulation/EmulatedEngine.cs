@@ -61,7 +61,7 @@ internal sealed unsafe class EmulatedEngine<TDemux> : ProactorEngine where TDemu
     internal ref TDemux Demux => ref _demux;
 
     /// <summary>Registered sockets, for leak checks.</summary>
-    internal int SocketCount => _sockets.Count;
+    internal int RegisteredSocketCount => _sockets.Count;
 
     /// <summary>True when called on this engine's loop thread.</summary>
     internal bool IsLoopThread => Thread.CurrentThread == _thread;

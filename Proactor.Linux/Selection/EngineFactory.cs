@@ -40,6 +40,40 @@ public static class EngineFactory
         return LinuxEngines.Create(backend, options);
     }
 
+    /// <summary>
+    /// Creates a group of <paramref name="loops"/> engines with the same options (main + sub loops):
+    /// a group listener spreads connections over them, one loop per core by default.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="loops"/> is less than 1.</exception>
+    public static ProactorEngineGroup CreateGroup(int loops = 0, EngineOptions? options = null)
+    {
+        if (loops == 0)
+        {
+            loops = Environment.ProcessorCount;
+        }
+
+        ArgumentOutOfRangeException.ThrowIfLessThan(loops, 1);
+        var engines = new System.Collections.Generic.List<ProactorEngine>(loops);
+        try
+        {
+            for (int i = 0; i < loops; i++)
+            {
+                engines.Add(Create(options is null ? null : options with { ThreadName = options.ThreadName is null ? null : $"{options.ThreadName}-{i}" }));
+            }
+        }
+        catch
+        {
+            foreach (ProactorEngine engine in engines)
+            {
+                engine.Dispose();
+            }
+
+            throw;
+        }
+
+        return new ProactorEngineGroup(engines);
+    }
+
     private static PlatformNotSupportedException Unsupported(BackendKind backend, string os) =>
         new($"The {backend} backend runs only on {os}; this is {System.Runtime.InteropServices.RuntimeInformation.OSDescription}. " +
             "Use BackendKind.Default to pick the right one.");
