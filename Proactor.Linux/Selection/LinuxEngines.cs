@@ -16,6 +16,10 @@ internal static class LinuxEngines
                 return new EmulatedEngine<EpollLevelDemultiplexer>(options, backend, new EpollLevelDemultiplexer(max));
             case BackendKind.Epoll:
                 return new EmulatedEngine<EpollDemultiplexer>(options, backend, new EpollDemultiplexer(max));
+            case BackendKind.Poll:
+                return new EmulatedEngine<PollDemultiplexer>(options, backend, new PollDemultiplexer());
+            case BackendKind.Select:
+                return new EmulatedEngine<SelectDemultiplexer>(options, backend, new SelectDemultiplexer());
             default:
                 throw new NotSupportedException($"The {backend} backend is not available in this build.");
         }
