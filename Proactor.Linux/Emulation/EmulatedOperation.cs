@@ -149,7 +149,18 @@ internal sealed unsafe class EmulatedOperation : Operation
             int client = Interop.Sys.Accept4(fd, null, null, Interop.Sys.SOCK_NONBLOCK | Interop.Sys.SOCK_CLOEXEC);
             if (client >= 0)
             {
-                AcceptedSocket = new Socket(new SafeSocketHandle(client, ownsHandle: true));
+                var handle = new SafeSocketHandle(client, ownsHandle: true);
+                try
+                {
+                    AcceptedSocket = new Socket(handle);
+                }
+                catch (SocketException e)
+                {
+                    // Runs on the loop thread: fail this accept, never the loop.
+                    handle.Dispose();
+                    Error = e.SocketErrorCode;
+                }
+
                 return true;
             }
 
