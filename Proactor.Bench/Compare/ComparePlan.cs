@@ -1,0 +1,182 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using Proactor.Bench.Cli;
+using Proactor.Bench.Servers;
+
+namespace Proactor.Bench.Compare;
+
+/// <summary>Which servers meet which workloads, for how long: decided before anything runs, so
+/// bad names fail at once and the progress display knows the total.</summary>
+internal sealed class ComparePlan
+{
+    /// <summary>The default profile aims at this total, whatever the number of backends.</summary>
+    public static readonly TimeSpan DefaultBudget = TimeSpan.FromSeconds(120);
+
+    public required IReadOnlyList<ServerSpec> Servers { get; init; }
+
+    public required IReadOnlyList<Workload> Workloads { get; init; }
+
+    public required IReadOnlyList<ServerCatalog.Unavailable> Unavailable { get; init; }
+
+    public required TimeSpan Duration { get; init; }
+
+    public required TimeSpan Warmup { get; init; }
+
+    public required TimeSpan Drain { get; init; }
+
+    /// <summary>Descriptors a server or the load generator may open, after raising the limit.</summary>
+    public long? DescriptorLimit { get; init; }
+
+    /// <summary>The workloads <paramref name="server"/> meets (idle scaling only where it is meant to run).</summary>
+    public IEnumerable<Workload> WorkloadsOf(ServerSpec server) =>
+        Workloads.Where(w => !w.IsIdleScaling || server.RunsIdleScaling || Workloads.All(x => x.IsIdleScaling));
+
+    public int CellCount => Servers.Sum(s => WorkloadsOf(s).Count());
+
+    /// <summary>Why <paramref name="server"/> cannot run <paramref name="workload"/> here, or null.</summary>
+    public string? SkipReason(ServerSpec server, Workload workload)
+    {
+        if (server.MaxConnections is int max && workload.ServerConnections > max)
+        {
+            return $"{server.Name} watches descriptors below FD_SETSIZE (1024) only; this workload needs {workload.ServerConnections} connections";
+        }
+
+        if (DescriptorLimit is long limit && workload.ServerConnections + 256 > limit)
+        {
+            return $"needs {workload.ServerConnections} descriptors; RLIMIT_NOFILE is {limit} and could not be raised";
+        }
+
+        return null;
+    }
+
+    public static ComparePlan Create(CompareOptions options, ServerCatalog.Catalog catalog, long? descriptorLimit)
+    {
+        List<ServerSpec> servers = SelectServers(options, catalog);
+        List<Workload> workloads = SelectWorkloads(options);
+
+        TimeSpan warmup = options.Warmup ?? options.Profile switch
+        {
+            RunProfile.Quick => TimeSpan.FromSeconds(0.3),
+            RunProfile.Full => TimeSpan.FromSeconds(1),
+            _ => TimeSpan.FromSeconds(0.4),
+        };
+
+        var plan = new ComparePlan
+        {
+            Servers = servers,
+            Workloads = workloads,
+            Unavailable = catalog.Unavailable,
+            Duration = TimeSpan.Zero,
+            Warmup = warmup,
+            Drain = TimeSpan.FromSeconds(options.Profile == RunProfile.Quick ? 1 : 2),
+            DescriptorLimit = descriptorLimit,
+        };
+
+        TimeSpan duration = options.Duration ?? options.Profile switch
+        {
+            RunProfile.Quick => TimeSpan.FromSeconds(1),
+            RunProfile.Full => TimeSpan.FromSeconds(5),
+            _ => FitToBudget(plan, warmup),
+        };
+
+        return new ComparePlan
+        {
+            Servers = plan.Servers,
+            Workloads = plan.Workloads,
+            Unavailable = plan.Unavailable,
+            Duration = duration,
+            Warmup = plan.Warmup,
+            Drain = plan.Drain,
+            DescriptorLimit = plan.DescriptorLimit,
+        };
+    }
+
+    /// <summary>Spreads <see cref="DefaultBudget"/> over the cells: about 0.5 s to start each server,
+    /// 0.3 s of set-up per cell (plus connecting the idle ones), the rest measured.</summary>
+    private static TimeSpan FitToBudget(ComparePlan plan, TimeSpan warmup)
+    {
+        int cells = Math.Max(1, plan.CellCount);
+        double overhead = plan.Servers.Count * 0.5 +
+                          plan.Servers.Sum(s => plan.WorkloadsOf(s).Sum(w => 0.3 + w.Idle / 8000.0));
+        double perCell = (DefaultBudget.TotalSeconds - overhead) / cells - warmup.TotalSeconds;
+        return TimeSpan.FromSeconds(Math.Round(Math.Clamp(perCell, 0.5, 3.0), 2));
+    }
+
+    private static List<ServerSpec> SelectServers(CompareOptions options, ServerCatalog.Catalog catalog)
+    {
+        var all = catalog.Servers.Concat(options.Externals).ToList();
+        List<ServerSpec> chosen;
+        if (options.Servers is { } names)
+        {
+            chosen = [];
+            foreach (string name in names)
+            {
+                ServerSpec? spec = name.Equals("default", StringComparison.OrdinalIgnoreCase)
+                    ? catalog.DefaultBackend
+                    : all.FirstOrDefault(s => s.Name.Equals(name, StringComparison.OrdinalIgnoreCase));
+                if (spec is null)
+                {
+                    ServerCatalog.Unavailable? missing = catalog.Unavailable.FirstOrDefault(u =>
+                        Normalize(u.Name) == Normalize(name) || Normalize(u.Name) == Normalize(name.Split('/')[0]));
+                    throw missing is not null
+                        ? new UsageException($"compare: server '{name}' is not available on this machine: {missing.Reason}")
+                        : new UsageException($"compare: unknown server '{name}'; available here: {string.Join(", ", all.Select(s => s.Name))}.");
+                }
+
+                if (!chosen.Contains(spec))
+                {
+                    chosen.Add(spec);
+                }
+            }
+        }
+        else if (options.Profile == RunProfile.Quick)
+        {
+            chosen = [.. new[] { catalog.DefaultBackend }.OfType<ServerSpec>(), ServerCatalog.Sockets, .. options.Externals];
+        }
+        else
+        {
+            chosen = options.Profile == RunProfile.Full ? all : all.Where(s => !s.FullProfileOnly).ToList();
+        }
+
+        // The baseline first, so every later row can be read against it.
+        return [.. chosen.Where(s => s.IsBaseline), .. chosen.Where(s => !s.IsBaseline)];
+    }
+
+    private static List<Workload> SelectWorkloads(CompareOptions options)
+    {
+        IReadOnlyList<int> idle = options.IdleCounts ?? WorkloadCatalog.DefaultIdleCounts;
+        if (options.HasCustomWorkload)
+        {
+            return [WorkloadCatalog.Custom(options.Connections ?? 64, options.MessageSize ?? 64, options.InFlight ?? 1)];
+        }
+
+        List<Workload> profile = WorkloadCatalog.For(options.Profile, idle);
+        if (options.Profile == RunProfile.Quick && options.IdleCounts is not null)
+        {
+            profile.AddRange(idle.Select(n => WorkloadCatalog.Idle(n)));
+        }
+
+        if (options.Workloads is not { } names)
+        {
+            return profile;
+        }
+
+        var known = profile.Concat(WorkloadCatalog.For(RunProfile.Full, idle)).DistinctBy(w => w.Name).ToList();
+        var chosen = new List<Workload>();
+        foreach (string name in names)
+        {
+            Workload w = known.FirstOrDefault(w => w.Name.Equals(name, StringComparison.OrdinalIgnoreCase))
+                ?? throw new UsageException($"compare: unknown workload '{name}'; known: {string.Join(", ", known.Select(k => k.Name))}.");
+            if (!chosen.Contains(w))
+            {
+                chosen.Add(w);
+            }
+        }
+
+        return chosen;
+    }
+
+    private static string Normalize(string s) =>
+        new string(s.Where(char.IsLetterOrDigit).ToArray()).ToLowerInvariant();
+}

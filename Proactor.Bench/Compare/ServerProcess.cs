@@ -1,0 +1,186 @@
+using System;
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+using System.Linq;
+using System.Net;
+using System.Net.Sockets;
+using System.Threading;
+using System.Threading.Tasks;
+using Proactor.Bench.Os;
+using Proactor.Bench.Servers;
+
+namespace Proactor.Bench.Compare;
+
+/// <summary>
+/// A server under test in its own process (so its CPU time is its own): our servers are this
+/// program's <c>serve</c> command, which prints the port it got; an external server gets a free
+/// port and is ready once it accepts a connection.
+/// </summary>
+internal sealed class ServerProcess : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly ConcurrentQueue<string> _stderr = new();
+
+    private ServerProcess(Process process, ServerSpec spec)
+    {
+        _process = process;
+        Spec = spec;
+        _process.ErrorDataReceived += (sender, e) =>
+        {
+            if (e.Data is { Length: > 0 } line)
+            {
+                _stderr.Enqueue(line);
+                while (_stderr.Count > 20 && _stderr.TryDequeue(out _))
+                {
+                }
+            }
+        };
+        _process.BeginErrorReadLine();
+    }
+
+    public ServerSpec Spec { get; }
+
+    public int Pid => _process.Id;
+
+    public int Port { get; private set; }
+
+    public bool HasExited => _process.HasExited;
+
+    /// <summary>The last lines the server wrote to stderr, for failure reasons.</summary>
+    public string StderrTail => string.Join(" | ", _stderr.TakeLast(3));
+
+    public static async Task<ServerProcess> StartAsync(ServerSpec spec, int[]? cpus, TimeSpan timeout)
+    {
+        ProcessStartInfo info;
+        int port = 0;
+        if (spec.Kind == ServerKind.External)
+        {
+            port = FreePort();
+            string command = ExternalServer.WithPort(spec.Command!, port);
+            info = new ProcessStartInfo
+            {
+                FileName = OperatingSystem.IsWindows() ? "cmd.exe" : "/bin/sh",
+                UseShellExecute = false,
+                RedirectStandardInput = true,
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+            };
+            info.ArgumentList.Add(OperatingSystem.IsWindows() ? "/c" : "-c");
+            info.ArgumentList.Add(OperatingSystem.IsWindows() ? command : "exec " + command);
+        }
+        else
+        {
+            info = SelfLauncher.Create(spec.ServeArguments(0));
+        }
+
+        var server = new ServerProcess(CpuAffinity.Start(info, cpus), spec);
+        try
+        {
+            using var cts = new CancellationTokenSource(timeout);
+            server.Port = spec.Kind == ServerKind.External
+                ? await server.WaitUntilAcceptingAsync(port, cts.Token)
+                : await server.ReadListeningPortAsync(cts.Token);
+            return server;
+        }
+        catch (OperationCanceledException)
+        {
+            await server.DisposeAsync();
+            throw new InvalidOperationException($"{spec.Name} did not start listening within {timeout.TotalSeconds:0} s. {server.StderrTail}".TrimEnd());
+        }
+        catch
+        {
+            await server.DisposeAsync();
+            throw;
+        }
+    }
+
+    private async Task<int> ReadListeningPortAsync(CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            string? line = await _process.StandardOutput.ReadLineAsync(cancellationToken);
+            if (line is null)
+            {
+                await _process.WaitForExitAsync(cancellationToken);
+                await Task.Delay(50, cancellationToken); // let the stderr reader catch up
+                throw new InvalidOperationException($"{Spec.Name} exited with code {_process.ExitCode} before listening: {StderrTail}");
+            }
+
+            if (line.StartsWith(ServeCommand.ListeningPrefix, StringComparison.Ordinal))
+            {
+                string endPoint = line[ServeCommand.ListeningPrefix.Length..].Split(' ')[0];
+                int colon = endPoint.LastIndexOf(':');
+                if (colon > 0 && int.TryParse(endPoint[(colon + 1)..], NumberStyles.Integer, CultureInfo.InvariantCulture, out int port))
+                {
+                    _ = DrainStdoutAsync();
+                    return port;
+                }
+            }
+        }
+    }
+
+    private async Task DrainStdoutAsync()
+    {
+        try
+        {
+            while (await _process.StandardOutput.ReadLineAsync() is not null)
+            {
+            }
+        }
+        catch (Exception)
+        {
+            // the process is gone
+        }
+    }
+
+    private async Task<int> WaitUntilAcceptingAsync(int port, CancellationToken cancellationToken)
+    {
+        _ = DrainStdoutAsync();
+        while (true)
+        {
+            if (_process.HasExited)
+            {
+                throw new InvalidOperationException($"{Spec.Name} exited with code {_process.ExitCode} before accepting connections: {StderrTail}");
+            }
+
+            using var probe = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            try
+            {
+                await probe.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port), cancellationToken);
+                return port;
+            }
+            catch (SocketException)
+            {
+                await Task.Delay(50, cancellationToken);
+            }
+        }
+    }
+
+    /// <summary>A loopback port nothing listens on right now (bound, then released).</summary>
+    public static int FreePort()
+    {
+        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        return ((IPEndPoint)socket.LocalEndPoint!).Port;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            if (!_process.HasExited)
+            {
+                _process.Kill(entireProcessTree: true);
+            }
+
+            await _process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(5));
+        }
+        catch (Exception)
+        {
+            // already gone, or not ours to wait for any more
+        }
+
+        _process.Dispose();
+    }
+}

@@ -1,0 +1,94 @@
+using System.Collections.Generic;
+using Proactor.Bench.Cli;
+using Proactor.Bench.Load;
+
+namespace Proactor.Bench.Compare;
+
+/// <summary>The workloads of each profile.</summary>
+internal static class WorkloadCatalog
+{
+    public static Workload PingPong(int connections, int size = 64, int inFlight = 1) => new()
+    {
+        Name = Name("pingpong", connections, size, inFlight),
+        Mode = LoadMode.PingPong,
+        Connections = connections,
+        MessageSize = size,
+        InFlight = inFlight,
+        Description = $"{Bytes(size)} ping-pong, {connections} connection{(connections == 1 ? "" : "s")}" +
+                      (inFlight > 1 ? $", {inFlight} in flight each" : ""),
+    };
+
+    public static Workload Stream(int connections = 1, int chunk = 64 * 1024, int inFlight = 8) => new()
+    {
+        Name = connections == 1 ? "stream" : $"stream-{connections}",
+        Mode = LoadMode.Stream,
+        Connections = connections,
+        MessageSize = chunk,
+        InFlight = inFlight,
+        Description = $"streaming {Bytes(chunk)} writes, {inFlight} in flight, {connections} connection{(connections == 1 ? "" : "s")} (MB/s)",
+    };
+
+    public static Workload Churn(int concurrency = 16) => new()
+    {
+        Name = concurrency == 16 ? "churn" : $"churn-{concurrency}",
+        Mode = LoadMode.Churn,
+        Connections = concurrency,
+        MessageSize = 64,
+        Description = $"connect, one 64 B echo, close; {concurrency} at a time (ops = connections)",
+    };
+
+    public static Workload Idle(int idle, int active = 4) => new()
+    {
+        Name = $"idle-{idle}",
+        Mode = LoadMode.PingPong,
+        Connections = active,
+        MessageSize = 64,
+        Idle = idle,
+        IsIdleScaling = true,
+        Description = $"64 B ping-pong on {active} connections beside {idle} idle ones",
+    };
+
+    public static IReadOnlyList<int> DefaultIdleCounts { get; } = [0, 1000, 10000];
+
+    public static List<Workload> For(RunProfile profile, IReadOnlyList<int> idleCounts)
+    {
+        var list = new List<Workload>();
+        switch (profile)
+        {
+            case RunProfile.Quick:
+                list.AddRange([PingPong(1), PingPong(64), Stream(), Churn()]);
+                return list;
+            case RunProfile.Full:
+                list.AddRange([
+                    PingPong(1), PingPong(64), PingPong(1000),
+                    PingPong(1, 4096), PingPong(64, 4096), PingPong(1000, 4096),
+                    PingPong(64, 64, 16),
+                    Stream(), Stream(4),
+                    Churn(), Churn(64),
+                ]);
+                break;
+            default:
+                list.AddRange([PingPong(1), PingPong(64), PingPong(1000), PingPong(64, 4096), Stream(), Churn()]);
+                break;
+        }
+
+        foreach (int idle in idleCounts)
+        {
+            list.Add(Idle(idle));
+        }
+
+        return list;
+    }
+
+    /// <summary>The workload <c>--connections/--size/--in-flight</c> describe.</summary>
+    public static Workload Custom(int connections, int size, int inFlight) => PingPong(connections, size, inFlight) with
+    {
+        Name = "custom-" + Name("pingpong", connections, size, inFlight),
+    };
+
+    private static string Name(string kind, int connections, int size, int inFlight) =>
+        $"{kind}{(size == 64 ? "" : "-" + Bytes(size).Replace(" ", "", System.StringComparison.Ordinal))}-{connections}{(inFlight > 1 ? "x" + inFlight : "")}";
+
+    public static string Bytes(int size) =>
+        size % (1024 * 1024) == 0 ? $"{size / (1024 * 1024)} MiB" : size % 1024 == 0 ? $"{size / 1024} KiB" : $"{size} B";
+}

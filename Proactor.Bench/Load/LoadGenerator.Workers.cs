@@ -1,0 +1,189 @@
+using System;
+using System.Diagnostics;
+using System.Net.Sockets;
+using System.Threading;
+using System.Threading.Tasks;
+
+namespace Proactor.Bench.Load;
+
+internal sealed partial class LoadGenerator
+{
+    /// <summary>One message in flight: send, receive exactly its length, compare, repeat.</summary>
+    private async Task PingPongAsync(Socket socket, int id)
+    {
+        int size = _request.MessageSize;
+        byte[] received = new byte[size];
+        CancellationToken abort = _abort.Token;
+        long k = 0;
+        try
+        {
+            while (Phase != Stopping)
+            {
+                ReadOnlyMemory<byte> message = _payload.Message(id, k);
+                long start = Stopwatch.GetTimestamp();
+                await SendAllAsync(socket, message, abort);
+                int got = 0;
+                while (got < size)
+                {
+                    int n = await socket.ReceiveAsync(received.AsMemory(got), SocketFlags.None, abort);
+                    if (n == 0)
+                    {
+                        throw new LoadException($"connection {id}: the server closed the connection at message {k} after {got} of {size} bytes");
+                    }
+
+                    Verify(received.AsSpan(got, n), message.Span.Slice(got, n), id, k, got);
+                    got += n;
+                }
+
+                Completed(start, Stopwatch.GetTimestamp(), size);
+                k++;
+            }
+        }
+        catch (Exception e)
+        {
+            Failed(id, k, e);
+        }
+    }
+
+    /// <summary>
+    /// Several messages in flight (and streaming): a sender that waits for a credit before each
+    /// message and a receiver that checks the echoed stream and returns a credit per message, so
+    /// neither side's socket buffers can fill up and deadlock. When the window ends the sender
+    /// shuts down its direction; the server's close after the echo ends the receiver.
+    /// </summary>
+    private async Task PipelinedAsync(Socket socket, int id)
+    {
+        int size = _request.MessageSize;
+        int depth = _request.InFlight;
+        long[] sentAt = new long[depth];
+        using var credits = new SemaphoreSlim(depth, depth);
+        CancellationToken abort = _abort.Token;
+        long sent = 0;
+
+        async Task SendAsync()
+        {
+            try
+            {
+                while (Phase != Stopping)
+                {
+                    await credits.WaitAsync(abort);
+                    if (Phase == Stopping)
+                    {
+                        break;
+                    }
+
+                    sentAt[sent % depth] = Stopwatch.GetTimestamp();
+                    await SendAllAsync(socket, _payload.Message(id, sent), abort);
+                    Interlocked.Increment(ref sent);
+                }
+
+                socket.Shutdown(SocketShutdown.Send);
+            }
+            catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException or SocketException)
+            {
+                // the receiver reports what was lost
+            }
+        }
+
+        Task sender = Task.Run(SendAsync);
+        byte[] buffer = new byte[Math.Clamp(size, 4096, 64 * 1024)];
+        long k = 0;
+        int offset = 0; // within message k
+        try
+        {
+            while (true)
+            {
+                int n = await socket.ReceiveAsync(buffer, SocketFlags.None, abort);
+                if (n == 0)
+                {
+                    await sender.WaitAsync(abort);
+                    long total = Interlocked.Read(ref sent);
+                    if (k != total || offset != 0)
+                    {
+                        throw new LoadException(
+                            $"connection {id}: the server closed after echoing {k} of {total} messages (+{offset} bytes): data lost");
+                    }
+
+                    return;
+                }
+
+                // The payload is deterministic, so bytes of a message whose send is still in
+                // progress are checked against what that send will carry.
+                int pos = 0;
+                while (pos < n)
+                {
+                    ReadOnlySpan<byte> expected = _payload.Message(id, k).Span[offset..];
+                    int take = Math.Min(expected.Length, n - pos);
+                    Verify(buffer.AsSpan(pos, take), expected[..take], id, k, offset);
+                    pos += take;
+                    offset += take;
+                    if (offset == size)
+                    {
+                        Completed(sentAt[k % depth], Stopwatch.GetTimestamp(), size);
+                        k++;
+                        offset = 0;
+                        credits.Release();
+                    }
+                }
+            }
+        }
+        catch (Exception e)
+        {
+            Failed(id, k, e);
+            Close(socket); // unblocks a sender waiting on the socket
+        }
+    }
+
+    /// <summary>Connect, one echo, orderly close (the client shuts down its side, the server closes,
+    /// the client sees the end), again. The server closes first, so the client's ports do not pile
+    /// up in TIME_WAIT.</summary>
+    private async Task ChurnAsync(int slot)
+    {
+        int size = _request.MessageSize;
+        byte[] received = new byte[size];
+        CancellationToken abort = _abort.Token;
+        long k = 0;
+        try
+        {
+            while (Phase != Stopping)
+            {
+                long start = Stopwatch.GetTimestamp();
+                Socket socket = await ConnectAsync(abort);
+                try
+                {
+                    ReadOnlyMemory<byte> message = _payload.Message(slot, k);
+                    await SendAllAsync(socket, message, abort);
+                    int got = 0;
+                    while (got < size)
+                    {
+                        int n = await socket.ReceiveAsync(received.AsMemory(got), SocketFlags.None, abort);
+                        if (n == 0)
+                        {
+                            throw new LoadException($"churn {slot}: the server closed connection {k} after {got} of {size} bytes");
+                        }
+
+                        Verify(received.AsSpan(got, n), message.Span.Slice(got, n), slot, k, got);
+                        got += n;
+                    }
+
+                    socket.Shutdown(SocketShutdown.Send);
+                    if (await socket.ReceiveAsync(received, SocketFlags.None, abort) != 0)
+                    {
+                        throw new LoadException($"churn {slot}: the server sent bytes after the echo of connection {k}");
+                    }
+                }
+                finally
+                {
+                    Close(socket);
+                }
+
+                Completed(start, Stopwatch.GetTimestamp(), size);
+                k++;
+            }
+        }
+        catch (Exception e)
+        {
+            Failed(slot, k, e);
+        }
+    }
+}

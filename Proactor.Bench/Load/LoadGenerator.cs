@@ -1,0 +1,334 @@
+using System;
+using System.Collections.Concurrent;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.Linq;
+using System.Net;
+using System.Net.Sockets;
+using System.Threading;
+using System.Threading.Tasks;
+using Proactor.Bench.Os;
+
+namespace Proactor.Bench.Load;
+
+/// <summary>
+/// The one load generator every server faces: System.Net.Sockets clients (not the thing measured,
+/// and the same for all), closed loop, every echoed byte compared with what was sent.
+/// </summary>
+/// <remarks>
+/// Timeline: open the idle connections, open the active ones, run for the warm-up, then the
+/// measured window (only round trips that finish inside it count, and the server's CPU time is
+/// sampled at its edges), then stop sending and give outstanding messages the drain time to come
+/// back. What has not come back by then is lost and counted as an error.
+/// </remarks>
+internal sealed partial class LoadGenerator
+{
+    private const int Warming = 0;
+    private const int Measuring = 1;
+    private const int Stopping = 2;
+    private const int MaxErrorSamples = 5;
+
+    private readonly LoadRequest _request;
+    private readonly Payload _payload;
+    private readonly LatencyHistogram _latency = new();
+    private readonly ConcurrentQueue<string> _errorSamples = new();
+    private readonly ConcurrentDictionary<Socket, byte> _open = new();
+    private readonly CancellationTokenSource _abort = new();
+    private IPEndPoint _endPoint = null!;
+    private long _errors;
+    private int _phase;
+
+    private LoadGenerator(LoadRequest request)
+    {
+        _request = request;
+        _payload = new Payload(request.MessageSize);
+    }
+
+    private int Phase => Volatile.Read(ref _phase);
+
+    /// <summary>Runs one measurement against the server at <see cref="LoadRequest.Host"/>:<see cref="LoadRequest.Port"/>.</summary>
+    public static async Task<LoadResult> RunAsync(LoadRequest request, CancellationToken cancellationToken = default)
+    {
+        Validate(request);
+        var generator = new LoadGenerator(request);
+        using CancellationTokenRegistration link = cancellationToken.UnsafeRegister(static s => ((LoadGenerator)s!)._abort.Cancel(), generator);
+        try
+        {
+            return await generator.RunAsync();
+        }
+        finally
+        {
+            generator.CloseAll();
+            generator._abort.Dispose();
+        }
+    }
+
+    public static void Validate(LoadRequest r)
+    {
+        ArgumentNullException.ThrowIfNull(r);
+        if (r.Port is < 1 or > 65535 || r.Connections < 1 || r.MessageSize < 1 || r.InFlight < 1 || r.Idle < 0 ||
+            r.DurationSeconds <= 0 || r.WarmupSeconds < 0 || r.DrainSeconds <= 0)
+        {
+            throw new ArgumentException(
+                $"invalid load request: port {r.Port}, {r.Connections} connections, {r.MessageSize} B, {r.InFlight} in flight, {r.Idle} idle, " +
+                $"{r.WarmupSeconds}+{r.DurationSeconds}+{r.DrainSeconds} s", nameof(r));
+        }
+    }
+
+    private async Task<LoadResult> RunAsync()
+    {
+        var result = new LoadResult();
+        try
+        {
+            _endPoint = await ResolveAsync(_request.Host, _request.Port);
+            if (_request.Idle > 0)
+            {
+                await OpenManyAsync(_request.Idle);
+            }
+
+            List<Socket> active = _request.Mode == LoadMode.Churn ? [] : await OpenManyAsync(_request.Connections);
+            result.ConnectionsOpen = _open.Count + (_request.Mode == LoadMode.Churn ? _request.Connections : 0);
+
+            Task[] workers = _request.Mode switch
+            {
+                LoadMode.Churn => Enumerable.Range(0, _request.Connections).Select(i => Task.Run(() => ChurnAsync(i))).ToArray(),
+                LoadMode.Stream => active.Select((s, i) => Task.Run(() => PipelinedAsync(s, i))).ToArray(),
+                _ when _request.InFlight > 1 => active.Select((s, i) => Task.Run(() => PipelinedAsync(s, i))).ToArray(),
+                _ => active.Select((s, i) => Task.Run(() => PingPongAsync(s, i))).ToArray(),
+            };
+
+            await Task.Delay(TimeSpan.FromSeconds(_request.WarmupSeconds), _abort.Token);
+            TimeSpan? serverCpu0 = _request.ServerPid > 0 ? ProcessCpuTime.Read(_request.ServerPid) : null;
+            TimeSpan clientCpu0 = Process.GetCurrentProcess().TotalProcessorTime;
+            long t0 = Stopwatch.GetTimestamp();
+            Volatile.Write(ref _phase, Measuring);
+
+            await Task.Delay(TimeSpan.FromSeconds(_request.DurationSeconds), _abort.Token);
+            Volatile.Write(ref _phase, Stopping);
+            long t1 = Stopwatch.GetTimestamp();
+            TimeSpan? serverCpu1 = _request.ServerPid > 0 ? ProcessCpuTime.Read(_request.ServerPid) : null;
+            TimeSpan clientCpu1 = Process.GetCurrentProcess().TotalProcessorTime;
+
+            await DrainAsync(workers);
+
+            result.Seconds = Stopwatch.GetElapsedTime(t0, t1).TotalSeconds;
+            result.Messages = Interlocked.Read(ref _messages);
+            result.Bytes = Interlocked.Read(ref _bytes);
+            result.MessagesPerSecond = result.Messages / result.Seconds;
+            result.MegabytesPerSecond = result.Bytes / result.Seconds / 1e6;
+            result.P50Us = _latency.PercentileUs(50);
+            result.P99Us = _latency.PercentileUs(99);
+            result.P999Us = _latency.PercentileUs(99.9);
+            result.MaxUs = _latency.MaxUs;
+            result.MeanUs = _latency.MeanUs;
+            result.ClientCpuSeconds = (clientCpu1 - clientCpu0).TotalSeconds;
+            if (serverCpu0 is { } c0 && serverCpu1 is { } c1)
+            {
+                result.ServerCpuSeconds = (c1 - c0).TotalSeconds;
+                if (result.Messages > 0)
+                {
+                    result.ServerCpuUsPerMessage = result.ServerCpuSeconds * 1e6 / result.Messages;
+                }
+            }
+
+            if (result.Messages == 0 && _errors == 0)
+            {
+                Error("no round trip completed in the measured window");
+            }
+        }
+        catch (Exception e) when (e is SocketException or OperationCanceledException or TimeoutException or InvalidOperationException)
+        {
+            result.Fatal = e is SocketException se ? $"{se.SocketErrorCode}: {se.Message}" : e.Message;
+        }
+
+        result.Errors = Interlocked.Read(ref _errors);
+        result.ErrorSamples = _errorSamples.Take(MaxErrorSamples).ToList();
+        return result;
+    }
+
+    private long _messages;
+    private long _bytes;
+
+    /// <summary>Counts a round trip that finished at <paramref name="end"/> if it finished inside the window.</summary>
+    private void Completed(long start, long end, int bytes)
+    {
+        if (Phase != Measuring)
+        {
+            return;
+        }
+
+        _latency.RecordTicks(end - start);
+        Interlocked.Increment(ref _messages);
+        Interlocked.Add(ref _bytes, bytes);
+    }
+
+    /// <summary>Waits for every worker to finish its outstanding messages; past the drain time,
+    /// closes their sockets: whatever they still waited for was lost.</summary>
+    private async Task DrainAsync(Task[] workers)
+    {
+        Task all = Task.WhenAll(workers);
+        try
+        {
+            await all.WaitAsync(TimeSpan.FromSeconds(_request.DrainSeconds));
+        }
+        catch (TimeoutException)
+        {
+            _abort.Cancel();
+            CloseAll();
+            try
+            {
+                await all.WaitAsync(TimeSpan.FromSeconds(10));
+            }
+            catch (TimeoutException)
+            {
+                Error("some connections did not stop within 10 s of being closed");
+            }
+        }
+    }
+
+    private void Error(string description)
+    {
+        Interlocked.Increment(ref _errors);
+        if (_errorSamples.Count < MaxErrorSamples)
+        {
+            _errorSamples.Enqueue(description);
+        }
+    }
+
+    /// <summary>Records what ended a worker: a verification error, a lost message or a socket error.</summary>
+    private void Failed(int connection, long message, Exception e)
+    {
+        switch (e)
+        {
+            case LoadException le:
+                Error(le.Message);
+                break;
+            case OperationCanceledException or ObjectDisposedException:
+                Error($"connection {connection}: message {message} was not echoed within the {_request.DrainSeconds:0.#} s drain time (lost)");
+                break;
+            case SocketException se when _abort.IsCancellationRequested:
+                Error($"connection {connection}: message {message} was not echoed within the {_request.DrainSeconds:0.#} s drain time (lost; {se.SocketErrorCode})");
+                break;
+            case SocketException se:
+                Error($"connection {connection}: {se.SocketErrorCode} at message {message}");
+                break;
+            default:
+                Error($"connection {connection}: {e.GetType().Name}: {e.Message}");
+                break;
+        }
+    }
+
+    private static async Task<IPEndPoint> ResolveAsync(string host, int port)
+    {
+        if (IPAddress.TryParse(host, out IPAddress? address))
+        {
+            return new IPEndPoint(address, port);
+        }
+
+        IPAddress[] addresses = await Dns.GetHostAddressesAsync(host);
+        return new IPEndPoint(addresses.First(), port);
+    }
+
+    private async Task<Socket> ConnectAsync(CancellationToken cancellationToken)
+    {
+        var socket = new Socket(_endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        try
+        {
+            socket.NoDelay = true;
+            await socket.ConnectAsync(_endPoint, cancellationToken);
+            _open.TryAdd(socket, 0);
+            return socket;
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Opens <paramref name="count"/> connections, at most 64 connecting at once (the
+    /// server's accept queue is finite), within 30 s.</summary>
+    private async Task<List<Socket>> OpenManyAsync(int count)
+    {
+        var sockets = new Socket[count];
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_abort.Token);
+        timeout.CancelAfter(TimeSpan.FromSeconds(30));
+        try
+        {
+            await Parallel.ForEachAsync(
+                Enumerable.Range(0, count),
+                new ParallelOptions { MaxDegreeOfParallelism = 64, CancellationToken = timeout.Token },
+                async (i, ct) => sockets[i] = await ConnectAsync(ct));
+        }
+        catch (OperationCanceledException) when (!_abort.IsCancellationRequested)
+        {
+            throw new TimeoutException($"opening {count} connections to {_endPoint} took longer than 30 s ({_open.Count} open)");
+        }
+        catch (SocketException e)
+        {
+            throw new InvalidOperationException($"could not connect to {_endPoint} ({_open.Count} connections open): {e.SocketErrorCode}: {e.Message}", e);
+        }
+
+        return [.. sockets];
+    }
+
+    private void CloseAll()
+    {
+        foreach (Socket socket in _open.Keys)
+        {
+            if (_open.TryRemove(socket, out _))
+            {
+                socket.Dispose();
+            }
+        }
+    }
+
+    private void Close(Socket socket)
+    {
+        if (_open.TryRemove(socket, out _))
+        {
+            socket.Dispose();
+        }
+    }
+
+    private static async ValueTask SendAllAsync(Socket socket, ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
+    {
+        while (!data.IsEmpty)
+        {
+            int n = await socket.SendAsync(data, SocketFlags.None, cancellationToken);
+            data = data[n..];
+        }
+    }
+
+    /// <summary>Compares received bytes with what was sent; throws a described error on the first difference.</summary>
+    private static void Verify(ReadOnlySpan<byte> received, ReadOnlySpan<byte> expected, int connection, long message, int offset)
+    {
+        if (received.SequenceEqual(expected))
+        {
+            return;
+        }
+
+        int at = received.CommonPrefixLength(expected);
+        throw new LoadException(
+            $"connection {connection}: message {message} byte {offset + at} came back as 0x{received[at]:x2}, sent 0x{expected[at]:x2} " +
+            "(corrupted, lost or reordered data)");
+    }
+}
+
+/// <summary>A verification failure: the echo was not what was sent.</summary>
+internal sealed class LoadException : Exception
+{
+    public LoadException(string message)
+        : base(message)
+    {
+    }
+
+    public LoadException()
+    {
+    }
+
+    public LoadException(string message, Exception inner)
+        : base(message, inner)
+    {
+    }
+}

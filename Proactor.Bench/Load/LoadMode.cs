@@ -1,0 +1,16 @@
+namespace Proactor.Bench.Load;
+
+/// <summary>How the load generator drives a server.</summary>
+internal enum LoadMode
+{
+    /// <summary>Closed loop: each connection keeps <see cref="LoadRequest.InFlight"/> messages
+    /// outstanding and sends the next one only when one has come back.</summary>
+    PingPong,
+
+    /// <summary>Large writes back to back (<see cref="LoadRequest.InFlight"/> chunks in flight),
+    /// echoed and checked as they stream back: throughput in MB/s.</summary>
+    Stream,
+
+    /// <summary>Connect, one echo, orderly close, again: connections per second.</summary>
+    Churn,
+}

@@ -1,0 +1,6 @@
+namespace Proactor.Bench.Micro;
+
+internal static class MicroCommand
+{
+    public static int Run(string[] args) => 0;
+}

@@ -1,0 +1,4 @@
+using System.Runtime.CompilerServices;
+
+// Interop signatures are blittable: no runtime marshalling.
+[assembly: DisableRuntimeMarshalling]

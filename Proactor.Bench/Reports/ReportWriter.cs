@@ -1,0 +1,177 @@
+using System;
+using System.Globalization;
+using System.IO;
+using System.Linq;
+using System.Text;
+using System.Text.Json;
+using Proactor.Bench.Compare;
+
+namespace Proactor.Bench.Reports;
+
+/// <summary>Writes a comparison's results folder: report.md, results.json and the SVG charts.</summary>
+internal static class ReportWriter
+{
+    public const string MarkdownFile = "report.md";
+    public const string JsonFile = "results.json";
+    public const string ThroughputChart = "throughput.svg";
+    public const string IdleChart = "idle-scaling.svg";
+
+    /// <summary>Creates <c>&lt;root&gt;/&lt;timestamp&gt;/</c> and writes every file; returns the folder.</summary>
+    public static string Write(ComparisonReport report, string root, DateTimeOffset started)
+    {
+        string stamp = started.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture);
+        string folder = Path.GetFullPath(Path.Combine(root, stamp));
+        for (int i = 2; Directory.Exists(folder); i++)
+        {
+            folder = Path.GetFullPath(Path.Combine(root, $"{stamp}-{i}"));
+        }
+
+        Directory.CreateDirectory(folder);
+        var json = new BenchJson(new JsonSerializerOptions(BenchJson.Default.Options)
+        {
+            WriteIndented = true,
+            Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping, // a file for people, not HTML
+        });
+        File.WriteAllText(Path.Combine(folder, JsonFile), JsonSerializer.Serialize(report, json.ComparisonReport));
+
+        string? throughput = SvgCharts.Throughput(report);
+        if (throughput is not null)
+        {
+            File.WriteAllText(Path.Combine(folder, ThroughputChart), throughput);
+        }
+
+        string? idle = SvgCharts.IdleScaling(report);
+        if (idle is not null)
+        {
+            File.WriteAllText(Path.Combine(folder, IdleChart), idle);
+        }
+
+        File.WriteAllText(Path.Combine(folder, MarkdownFile), Markdown(report, throughput is not null, idle is not null));
+        return folder;
+    }
+
+    public static string Markdown(ComparisonReport report, bool hasThroughputChart, bool hasIdleChart)
+    {
+        var md = new StringBuilder();
+        md.AppendLine(CultureInfo.InvariantCulture, $"# Proactor comparison, {report.StartedAt}");
+        md.AppendLine();
+        md.AppendLine(CultureInfo.InvariantCulture, $"- Command: `{report.Command}`");
+        md.AppendLine(CultureInfo.InvariantCulture,
+            $"- Profile: {report.Profile}; {Format.Number(report.DurationSeconds)} s measured per server and workload after {Format.Number(report.WarmupSeconds)} s of warm-up; whole run {Format.Number(report.ElapsedSeconds, "0.#")} s");
+        md.AppendLine(CultureInfo.InvariantCulture, $"- Machine: {report.Machine.Os}, {report.Machine.Runtime}, {report.Machine.ProcessorCount} CPUs");
+        md.AppendLine(CultureInfo.InvariantCulture,
+            $"- Server process: {report.Machine.ServerCpus}; load generator process: {report.Machine.LoadGeneratorCpus}; RLIMIT_NOFILE {(report.Machine.DescriptorLimit?.ToString(CultureInfo.InvariantCulture) ?? "unknown")}");
+        foreach (string note in report.Machine.Notes)
+        {
+            md.AppendLine(CultureInfo.InvariantCulture, $"- {note}");
+        }
+
+        md.AppendLine();
+        md.AppendLine("One load generator (System.Net.Sockets clients in their own process, the same for every server) drives each server " +
+                      "in a closed loop and checks every echoed byte. **ops/s**: round trips per second (connections per second for churn, " +
+                      "chunks for streaming). **MB/s**: payload echoed per second, one direction. **Latency**: round trip, from the send of a message " +
+                      "to the last byte of its echo. **CPU µs/op**: the server process's user + system CPU time in the measured window, " +
+                      "per op (from /proc/<pid>/stat). **×sockets**: relative to System.Net.Sockets on the same workload; ops/s higher is " +
+                      "better, CPU lower is better.");
+        md.AppendLine();
+
+        md.AppendLine("## Servers");
+        md.AppendLine();
+        foreach (ServerInfo s in report.Servers)
+        {
+            md.AppendLine(CultureInfo.InvariantCulture, $"- **{s.Name}**: {s.Description}");
+        }
+
+        foreach (UnavailableInfo u in report.Unavailable)
+        {
+            md.AppendLine(CultureInfo.InvariantCulture, $"- not available here: {u.Name} ({u.Reason})");
+        }
+
+        md.AppendLine();
+        md.AppendLine("## Results");
+        foreach (Workload w in report.Workloads)
+        {
+            var rows = report.Results.Where(r => r.Workload == w.Name).ToList();
+            if (rows.Count == 0)
+            {
+                continue;
+            }
+
+            md.AppendLine();
+            md.AppendLine(CultureInfo.InvariantCulture, $"### {w.Name}: {w.Description}");
+            md.AppendLine();
+            md.AppendLine("| server | ops/s | ×sockets | MB/s | p50 µs | p99 µs | p99.9 µs | CPU µs/op | ×sockets | errors |");
+            md.AppendLine("|---|--:|--:|--:|--:|--:|--:|--:|--:|---|");
+            foreach (Measurement m in rows)
+            {
+                if (!m.HasFigures)
+                {
+                    md.AppendLine(CultureInfo.InvariantCulture, $"| {m.Server} | | | | | | | | | {m.Status}: {Cell(m.Reason)} |");
+                    continue;
+                }
+
+                var r = m.Result!;
+                md.AppendLine(CultureInfo.InvariantCulture,
+                    $"| {m.Server} | {Format.Rate(r.MessagesPerSecond)} | {Format.Ratio(m.RatioMessagesPerSecond)} | {Format.Megabytes(r.MegabytesPerSecond)} | " +
+                    $"{Format.Micros(r.P50Us)} | {Format.Micros(r.P99Us)} | {Format.Micros(r.P999Us)} | {Format.CpuMicros(r.ServerCpuUsPerMessage)} | " +
+                    $"{Format.Ratio(m.RatioCpuPerMessage)} | {(r.Errors == 0 ? "0" : $"{r.Errors}: {Cell(r.ErrorSamples.FirstOrDefault())}")} |");
+            }
+        }
+
+        var idle = report.Workloads.Where(w => w.IsIdleScaling).OrderBy(w => w.Idle).ToList();
+        var idleServers = report.Results.Where(r => idle.Any(w => w.Name == r.Workload)).Select(r => r.Server).Distinct().ToList();
+        if (idle.Count > 0 && idleServers.Count > 0)
+        {
+            md.AppendLine();
+            md.AppendLine("## Idle-descriptor scaling");
+            md.AppendLine();
+            md.AppendLine("ops/s of the active connections as idle ones are added (epoll's cost should not grow with idle descriptors; select's and poll's do):");
+            md.AppendLine();
+            md.AppendLine("| server | " + string.Join(" | ", idle.Select(w => $"{w.Idle} idle")) + " |");
+            md.AppendLine("|---|" + string.Concat(idle.Select(_ => "--:|")));
+            foreach (string server in idleServers)
+            {
+                var cells = idle.Select(w => report.Results.FirstOrDefault(r => r.Server == server && r.Workload == w.Name))
+                    .Select(m => m is null ? "" : m.HasFigures ? Format.Rate(m.Result!.MessagesPerSecond) : m.Status);
+                md.AppendLine(CultureInfo.InvariantCulture, $"| {server} | {string.Join(" | ", cells)} |");
+            }
+        }
+
+        if (hasThroughputChart || hasIdleChart)
+        {
+            md.AppendLine();
+            md.AppendLine("## Charts");
+            md.AppendLine();
+            if (hasThroughputChart)
+            {
+                md.AppendLine(CultureInfo.InvariantCulture, $"![ops/s per server per workload]({ThroughputChart})");
+            }
+
+            if (hasIdleChart)
+            {
+                md.AppendLine(CultureInfo.InvariantCulture, $"![idle-descriptor scaling]({IdleChart})");
+            }
+        }
+
+        var problems = report.Results.Where(r => r.Status != Measurement.Ok).ToList();
+        if (problems.Count > 0)
+        {
+            md.AppendLine();
+            md.AppendLine("## Errors, failures and skipped measurements");
+            md.AppendLine();
+            foreach (Measurement m in problems)
+            {
+                md.AppendLine(CultureInfo.InvariantCulture, $"- {m.Server} / {m.Workload}: {m.Status}: {m.Reason}");
+                foreach (string sample in m.Result?.ErrorSamples.Skip(1) ?? [])
+                {
+                    md.AppendLine(CultureInfo.InvariantCulture, $"  - {sample}");
+                }
+            }
+        }
+
+        return md.ToString();
+    }
+
+    private static string Cell(string? text) =>
+        (text ?? "").Replace("|", "\\|", StringComparison.Ordinal).ReplaceLineEndings(" ");
+}

@@ -1,0 +1,65 @@
+using System.Linq;
+using Proactor.Bench.Compare;
+using Spectre.Console;
+
+namespace Proactor.Bench.Reports;
+
+/// <summary>The console table printed at the end of a comparison.</summary>
+internal static class ResultTable
+{
+    public static Table Build(ComparisonReport report)
+    {
+        var table = new Table().Border(TableBorder.Rounded).Title("[bold]Echo servers on loopback[/]")
+            .Caption("[grey]ops = round trips (connections for churn, 64 KiB chunks for stream); latency = round trip; " +
+                     "CPU = server user+system time per op; ×sock = relative to System.Net.Sockets (ops/s: higher is better, CPU: lower is better)[/]");
+        table.AddColumn("workload");
+        table.AddColumn("server");
+        table.AddColumn(new TableColumn("ops/s").RightAligned());
+        table.AddColumn(new TableColumn("×sock").RightAligned());
+        table.AddColumn(new TableColumn("MB/s").RightAligned());
+        table.AddColumn(new TableColumn("p50 µs").RightAligned());
+        table.AddColumn(new TableColumn("p99 µs").RightAligned());
+        table.AddColumn(new TableColumn("p99.9 µs").RightAligned());
+        table.AddColumn(new TableColumn("CPU µs/op").RightAligned());
+        table.AddColumn(new TableColumn("×sock").RightAligned());
+        table.AddColumn("notes");
+
+        foreach (Workload workload in report.Workloads)
+        {
+            bool first = true;
+            foreach (Measurement m in report.Results.Where(r => r.Workload == workload.Name))
+            {
+                string name = first ? Markup.Escape(workload.Name) : "";
+                first = false;
+                string server = Markup.Escape(m.Server);
+                if (!m.HasFigures)
+                {
+                    string color = m.Status == Measurement.Skipped ? "grey" : "red";
+                    table.AddRow(name, server, "", "", "", "", "", "", "", "", $"[{color}]{m.Status}: {Markup.Escape(Shorten(m.Reason))}[/]");
+                    continue;
+                }
+
+                var r = m.Result!;
+                table.AddRow(
+                    name,
+                    server,
+                    Format.Rate(r.MessagesPerSecond),
+                    Format.Ratio(m.RatioMessagesPerSecond),
+                    Format.Megabytes(r.MegabytesPerSecond),
+                    Format.Micros(r.P50Us),
+                    Format.Micros(r.P99Us),
+                    Format.Micros(r.P999Us),
+                    Format.CpuMicros(r.ServerCpuUsPerMessage),
+                    Format.Ratio(m.RatioCpuPerMessage),
+                    m.Status == Measurement.WithErrors ? $"[red]{Markup.Escape(Shorten(m.Reason))}[/]" : "");
+            }
+
+            table.AddEmptyRow();
+        }
+
+        return table;
+    }
+
+    private static string Shorten(string? text) =>
+        text is null ? "" : text.Length <= 60 ? text : text[..57] + "...";
+}

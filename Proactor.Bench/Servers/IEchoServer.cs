@@ -1,0 +1,25 @@
+using System;
+using System.Net;
+
+namespace Proactor.Bench.Servers;
+
+/// <summary>A running echo server: every byte a client sends comes back, in order.</summary>
+internal interface IEchoServer : IDisposable
+{
+    /// <summary>Where it listens (the port chosen by the OS when 0 was asked).</summary>
+    IPEndPoint EndPoint { get; }
+
+    /// <summary>A short description for the "listening" line.</summary>
+    string Name { get; }
+}
+
+/// <summary>Settings shared by the echo servers.</summary>
+internal static class EchoSettings
+{
+    /// <summary>Per-connection buffer: big enough that streaming is not syscall-bound, small enough
+    /// that 10 000 idle connections cost 160 MiB, the same for every server.</summary>
+    public const int BufferSize = 16 * 1024;
+
+    /// <summary>Listen backlog (the kernel caps it at somaxconn).</summary>
+    public const int Backlog = 4096;
+}

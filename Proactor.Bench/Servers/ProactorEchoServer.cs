@@ -1,0 +1,147 @@
+using System;
+using System.Net;
+using System.Net.Sockets;
+using System.Threading;
+using System.Threading.Tasks;
+
+namespace Proactor.Bench.Servers;
+
+/// <summary>
+/// The echo server on Proactor: an accept loop, and per connection a receive-then-send loop over
+/// one buffer (no allocation per message). With <see cref="CompletionDispatch.Queue"/> the same
+/// loop is driven by completions instead of awaits; with <c>loops &gt; 0</c> it runs on an engine
+/// group (main + sub loops).
+/// </summary>
+internal sealed partial class ProactorEchoServer : IEchoServer
+{
+    private readonly ProactorEngine? _engine;
+    private readonly ProactorEngineGroup? _group;
+    private readonly ProactorSocket? _listener;
+    private readonly GroupListener? _groupListener;
+    private readonly CancellationTokenSource _stop = new();
+
+    public ProactorEchoServer(EngineOptions options, IPEndPoint endPoint, int loops = 0, AcceptDistribution distribution = AcceptDistribution.RoundRobin)
+    {
+        try
+        {
+            if (loops > 0)
+            {
+                _group = EngineFactory.CreateGroup(loops, options);
+                _groupListener = _group.Listen(endPoint, distribution, EchoSettings.Backlog);
+                EndPoint = _groupListener.LocalEndPoint;
+                Name = $"Proactor {_group.Engines[0].Name} x{loops} loops ({distribution.ToString().ToLowerInvariant()}), dispatch {options.Dispatch.ToString().ToLowerInvariant()}";
+                _ = GroupAcceptLoopAsync();
+                return;
+            }
+
+            _engine = EngineFactory.Create(options);
+            _listener = ProactorSocket.CreateListener(_engine, endPoint, EchoSettings.Backlog);
+            EndPoint = (IPEndPoint)_listener.LocalEndPoint!;
+            Name = $"Proactor {_engine.Name}, dispatch {_engine.Dispatch.ToString().ToLowerInvariant()}";
+            if (_engine.Dispatch == CompletionDispatch.Queue)
+            {
+                StartQueueServer(_engine, _listener);
+            }
+            else
+            {
+                _ = AcceptLoopAsync();
+            }
+        }
+        catch
+        {
+            Dispose();
+            throw;
+        }
+    }
+
+    public IPEndPoint EndPoint { get; } = null!;
+
+    public string Name { get; } = "";
+
+    private async Task AcceptLoopAsync()
+    {
+        while (!_stop.IsCancellationRequested)
+        {
+            ProactorSocket connection;
+            try
+            {
+                connection = await _listener!.AcceptAsync(_stop.Token);
+            }
+            catch (Exception e) when (IsEnd(e))
+            {
+                return;
+            }
+            catch (SocketException e)
+            {
+                // EMFILE and the like: the client sees a refused or stalled connection and reports it.
+                Console.Error.WriteLine($"accept failed: {e.Message}");
+                await Task.Delay(10);
+                continue;
+            }
+
+            _ = EchoAsync(connection);
+        }
+    }
+
+    private async Task GroupAcceptLoopAsync()
+    {
+        while (!_stop.IsCancellationRequested)
+        {
+            ProactorSocket connection;
+            try
+            {
+                connection = await _groupListener!.AcceptAsync(_stop.Token);
+            }
+            catch (Exception e) when (IsEnd(e))
+            {
+                return;
+            }
+            catch (SocketException e)
+            {
+                Console.Error.WriteLine($"accept failed: {e.Message}");
+                await Task.Delay(10);
+                continue;
+            }
+
+            _ = EchoAsync(connection);
+        }
+    }
+
+    private bool IsEnd(Exception e) =>
+        e is OperationCanceledException or ObjectDisposedException ||
+        (e is SocketException se && (se.SocketErrorCode == SocketError.OperationAborted || _stop.IsCancellationRequested));
+
+    private static async Task EchoAsync(ProactorSocket connection)
+    {
+        using (connection)
+        {
+            try
+            {
+                connection.NoDelay = true;
+                byte[] buffer = new byte[EchoSettings.BufferSize];
+                int n;
+                while ((n = await connection.ReceiveAsync(buffer)) > 0)
+                {
+                    await connection.SendAsync(buffer.AsMemory(0, n));
+                }
+            }
+            catch (SocketException)
+            {
+                // reset by the client, or aborted at shutdown: the connection is over either way
+            }
+            catch (ObjectDisposedException)
+            {
+            }
+        }
+    }
+
+    public void Dispose()
+    {
+        _stop.Cancel();
+        _listener?.Dispose();
+        _groupListener?.Dispose();
+        _engine?.Dispose();
+        _group?.Dispose();
+        _stop.Dispose();
+    }
+}

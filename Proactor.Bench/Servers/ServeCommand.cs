@@ -1,0 +1,74 @@
+using System;
+using System.Net;
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
+using System.Threading.Tasks;
+using Proactor.Bench.Cli;
+using Proactor.Bench.Os;
+
+namespace Proactor.Bench.Servers;
+
+/// <summary>
+/// <c>serve</c>: runs one echo server until Ctrl+C or SIGTERM. Prints one line,
+/// <c>listening on ADDRESS:PORT (what)</c>, which the comparison runner reads to learn the port.
+/// </summary>
+internal static class ServeCommand
+{
+    public const string ListeningPrefix = "listening on ";
+
+    public static async Task<int> RunAsync(ServeOptions options)
+    {
+        DescriptorLimit.Raise();
+        using IEchoServer server = Start(options);
+        var stopped = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using PosixSignalRegistration sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
+        using PosixSignalRegistration sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
+        Console.Out.WriteLine($"{ListeningPrefix}{Format(server.EndPoint)} ({server.Name}); Ctrl+C stops");
+        Console.Out.Flush();
+        await stopped.Task;
+        return 0;
+
+        void Stop(PosixSignalContext context)
+        {
+            context.Cancel = true;
+            stopped.TrySetResult();
+        }
+    }
+
+    public static IEchoServer Start(ServeOptions options)
+    {
+        var endPoint = new IPEndPoint(options.Address, options.Port);
+        try
+        {
+            return options.Server switch
+            {
+                ServerKind.Sockets => new SocketsEchoServer(endPoint),
+                ServerKind.Blocking => new BlockingEchoServer(endPoint),
+                _ => new ProactorEchoServer(
+                    new EngineOptions { Backend = options.Backend, Dispatch = options.Dispatch, EpollLevelTriggered = options.LevelTriggered },
+                    endPoint,
+                    options.Loops,
+                    options.Distribution),
+            };
+        }
+        catch (SocketException e) when (e.SocketErrorCode == SocketError.AddressAlreadyInUse)
+        {
+            throw new UsageException($"serve: port {options.Port} on {options.Address} is already in use.", e);
+        }
+        catch (SocketException e) when (e.SocketErrorCode == SocketError.AddressNotAvailable)
+        {
+            throw new UsageException($"serve: address {options.Address} is not available on this machine.", e);
+        }
+        catch (SocketException e) when (e.SocketErrorCode == SocketError.AccessDenied)
+        {
+            throw new UsageException($"serve: not allowed to listen on port {options.Port} ({e.Message}).", e);
+        }
+        catch (Exception e) when (e is NotSupportedException or PlatformNotSupportedException)
+        {
+            throw new UsageException($"serve: the {options.Backend.ToString().ToLowerInvariant()} backend is not available here: {e.Message}", e);
+        }
+    }
+
+    public static string Format(IPEndPoint endPoint) =>
+        endPoint.AddressFamily == AddressFamily.InterNetworkV6 ? $"[{endPoint.Address}]:{endPoint.Port}" : $"{endPoint.Address}:{endPoint.Port}";
+}
