@@ -1,0 +1,468 @@
+using System;
+using System.Diagnostics;
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
+using System.Threading;
+
+namespace Proactor.Linux;
+
+internal sealed unsafe partial class IoUringEngine
+{
+    /// <summary>Connections a multishot accept may take ahead of accept operations before it is
+    /// paused, so a listener nobody accepts on does not drain the kernel's backlog without bound.</summary>
+    private const int MaxAcceptedBacklog = 128;
+
+    /// <summary>How long the shutdown waits for the kernel to return cancelled requests.</summary>
+    private static readonly TimeSpan s_shutdownGrace = TimeSpan.FromSeconds(5);
+
+    private void Loop()
+    {
+        try
+        {
+            EnterEngineThread();
+            if ((_ring.SetupFlags & Interop.Sys.IORING_SETUP_R_DISABLED) != 0)
+            {
+                // Enabling from this thread makes it the ring's single issuer (SINGLE_ISSUER).
+                int errno = _ring.Enable();
+                if (errno != 0)
+                {
+                    _startFailure = new InvalidOperationException($"io_uring could not be enabled on the ring thread: errno {errno} ({Marshal.GetPInvokeErrorMessage(errno)}).");
+                    NativeMemory.Free(_scratch);
+                    _started.Set();
+                    return;
+                }
+            }
+
+            _started.Set();
+            ArmWakeRead();
+            while (true)
+            {
+                DrainCommands();
+                if (_stopping)
+                {
+                    break;
+                }
+
+                bool wait = !_ring.HasCompletions;
+                int timeout = -1;
+                if (wait)
+                {
+                    // Announce the sleep, then look once more: a post that missed the flag is
+                    // seen here, one that saw it writes the eventfd (full fences on both sides).
+                    Interlocked.Exchange(ref _sleeping, 1);
+                    if (HasPostedCommands || _stopping)
+                    {
+                        Volatile.Write(ref _sleeping, 0);
+                        continue;
+                    }
+
+                    // Read after the flag, so a timer scheduled meanwhile either is seen here
+                    // or wakes us (WakeLoop).
+                    timeout = Timers.GetWaitTimeoutMilliseconds();
+                    if (timeout == 0)
+                    {
+                        wait = false;
+                        Volatile.Write(ref _sleeping, 0);
+                    }
+                }
+
+                SubmitAndWait(wait, timeout);
+                Volatile.Write(ref _sleeping, 0);
+                ReapCompletions();
+                Timers.RunDue();
+            }
+
+            Shutdown();
+        }
+        catch (Exception e)
+        {
+            // A loop thread never dies quietly: report, then let the process fail.
+            Console.Error.WriteLine($"Proactor: the {Name} ring thread failed: {e}");
+            throw;
+        }
+    }
+
+    /// <summary>Submits every filled SQE and, when <paramref name="wait"/>, waits in the same
+    /// io_uring_enter for one completion or the timeout: one syscall per loop iteration.</summary>
+    private void SubmitAndWait(bool wait, int timeoutMilliseconds)
+    {
+        uint toSubmit = _ring.PublishTail();
+        if (!wait && toSubmit == 0 && !_deferTaskRun)
+        {
+            return; // nothing to submit, nothing to wait for, and completions post themselves
+        }
+
+        // With DEFER_TASKRUN, completion work runs only inside an enter with GETEVENTS.
+        uint flags = wait || _deferTaskRun ? Interop.Sys.IORING_ENTER_GETEVENTS : 0;
+        void* arg = null;
+        nuint argSize = 0;
+        if (wait && timeoutMilliseconds > 0)
+        {
+            var ts = (Interop.KernelTimespec*)(_scratch + ScratchTimespec);
+            ts->Sec = timeoutMilliseconds / 1000;
+            ts->Nsec = (timeoutMilliseconds % 1000) * 1_000_000L;
+            var getevents = (Interop.IoUringGeteventsArg*)(_scratch + ScratchGeteventsArg);
+            *getevents = default;
+            getevents->Ts = (ulong)ts;
+            arg = getevents;
+            argSize = (nuint)sizeof(Interop.IoUringGeteventsArg);
+            flags |= Interop.Sys.IORING_ENTER_EXT_ARG;
+        }
+
+        Enter(toSubmit, wait ? 1u : 0u, flags, arg, argSize);
+    }
+
+    private void Enter(uint toSubmit, uint minComplete, uint flags, void* arg, nuint argSize)
+    {
+        uint headBefore = _ring.SqHead;
+        int rc = _ring.Enter(toSubmit, minComplete, flags, arg, argSize);
+        Volatile.Write(ref _enterCalls, _enterCalls + 1);
+        Volatile.Write(ref _sqesSubmitted, _sqesSubmitted + (_ring.SqHead - headBefore));
+        if (rc >= 0)
+        {
+            return;
+        }
+
+        switch (-rc)
+        {
+            case Interop.Sys.ETIME: // the wait's timeout: a timer is due
+            case Interop.Errno.EINTR: // a signal interrupted the wait
+            case Interop.Errno.EAGAIN: // no memory for requests right now: retried next iteration
+            case Interop.Sys.EBUSY: // completions are waiting to be posted: reap, then resubmit
+                return;
+            default:
+                throw new InvalidOperationException($"io_uring_enter failed: errno {-rc} ({Marshal.GetPInvokeErrorMessage(-rc)}).");
+        }
+    }
+
+    private void ReapCompletions()
+    {
+        while (_ring.TryTakeCqe(out Interop.IoUringCqe cqe))
+        {
+            Volatile.Write(ref _cqesReaped, _cqesReaped + 1);
+            switch (cqe.UserData)
+            {
+                case IgnoreUserData:
+                    continue;
+                case WakeUserData:
+                    _wakeArmed = false;
+                    if (!_wakeDisarmed)
+                    {
+                        ArmWakeRead(); // goes out with the next enter, before the next wait
+                    }
+
+                    continue;
+            }
+
+            switch (FindSlot(cqe.UserData))
+            {
+                case IoUringOperation op:
+                    OnOperationCompleted(op, cqe.Res);
+                    break;
+                case IoUringSocket listener:
+                    OnMultishotAccept(listener, cqe);
+                    break;
+                default:
+                    Debug.Fail($"A CQE for unknown user_data {cqe.UserData:x}.");
+                    break;
+            }
+        }
+    }
+
+    private void OnOperationCompleted(IoUringOperation op, int res)
+    {
+        IoUringSocket socket = op.Socket;
+        IoUringSocket.Direction direction = socket.DirectionOf(op.Kind);
+        FreeSlot(op.UserData);
+        socket.InFlight--;
+        bool ending = socket.Closing || op.CancelSubmitted;
+        int errno = res < 0 ? -res : 0;
+
+        // Interrupted or spuriously not ready: the request simply runs again, unless it is ending.
+        bool retry = !ending && errno is Interop.Errno.EINTR or Interop.Errno.EAGAIN;
+        if (socket.Closing)
+        {
+            // Closing the socket aborts what was pending, whatever the kernel made of the race
+            // between the cancel and the I/O (an end of stream caused by closing the peer first,
+            // a connection accepted at the last moment): the caller closed it, so nothing of its
+            // result is wanted.
+            if (op.Kind == OperationKind.Accept && res >= 0)
+            {
+                Interop.Sys.Close(res);
+            }
+
+            op.Error = SocketError.OperationAborted;
+            retry = false;
+        }
+        else
+        {
+            switch (op.Kind)
+            {
+                case OperationKind.Send when res >= 0:
+                    op.BytesTransferred += res;
+                    if (op.BytesTransferred < op.Buffer.Length)
+                    {
+                        // A short send: the rest goes next, ahead of any later send of the socket.
+                        retry = !ending;
+                        if (ending)
+                        {
+                            op.Error = SocketError.OperationAborted;
+                        }
+                    }
+
+                    break;
+                case OperationKind.Receive when res >= 0:
+                    op.BytesTransferred = op.Buffer.Length == 0 ? 0 : res; // a poll's result is its event mask
+                    break;
+                case OperationKind.Accept when res >= 0:
+                    SetAccepted(op, res);
+                    break;
+                case OperationKind.Connect when res >= 0:
+                    break;
+                case OperationKind.Accept when errno == Interop.Errno.ECONNABORTED && !ending:
+                    retry = true; // the peer gave up while queued: take the next one
+                    break;
+                default:
+                    if (!retry)
+                    {
+                        op.Error = Interop.Errno.ToSocketError(errno);
+                    }
+
+                    break;
+            }
+        }
+
+        if (retry)
+        {
+            SubmitOperation(op);
+            return;
+        }
+
+        direction.Current = null;
+        FinishOperation(op);
+        Settle(socket, direction);
+    }
+
+    private void OnMultishotAccept(IoUringSocket listener, in Interop.IoUringCqe cqe)
+    {
+        bool more = (cqe.Flags & Interop.Sys.IORING_CQE_F_MORE) != 0;
+        if (!more)
+        {
+            FreeSlot(listener.MultishotUserData);
+            listener.MultishotArmed = false;
+            listener.InFlight--;
+        }
+
+        IoUringSocket.Direction direction = listener.ReceiveSide;
+        if (cqe.Res >= 0)
+        {
+            _multishotConfirmed = true;
+            if (listener.Closing)
+            {
+                Interop.Sys.Close(cqe.Res);
+            }
+            else if (direction.Dequeue() is { } op)
+            {
+                SetAccepted(op, cqe.Res);
+                FinishOperation(op);
+            }
+            else
+            {
+                (listener.AcceptedBacklog ??= new()).Enqueue(cqe.Res);
+                if (listener.AcceptedBacklog.Count >= MaxAcceptedBacklog && more && !listener.MultishotCancelSubmitted)
+                {
+                    listener.MultishotCancelSubmitted = true;
+                    SubmitCancel(listener.MultishotUserData); // re-armed once accepts catch up
+                }
+            }
+        }
+        else if (!listener.Closing)
+        {
+            int errno = -cqe.Res;
+            if (errno == Interop.Errno.EINVAL && !_multishotConfirmed)
+            {
+                // A kernel before 5.19 rejects the multishot flag: one SQE per accept from now on.
+                _multishotAccept = false;
+            }
+            else if (errno is not (Interop.Errno.ECANCELED or Interop.Errno.EINTR or Interop.Errno.EAGAIN or Interop.Errno.ECONNABORTED)
+                && direction.Dequeue() is { } op)
+            {
+                op.Error = Interop.Errno.ToSocketError(errno);
+                FinishOperation(op);
+            }
+        }
+
+        Settle(listener, direction);
+    }
+
+    /// <summary>After a direction's operation finished: go on with the next one, or, while the
+    /// socket closes, abort the rest and release the descriptor once nothing is in flight.</summary>
+    private void Settle(IoUringSocket socket, IoUringSocket.Direction direction)
+    {
+        if (socket.Closing)
+        {
+            if (direction.Current is null)
+            {
+                AbortWaiting(direction);
+            }
+
+            ReleaseIfDone(socket);
+        }
+        else
+        {
+            Pump(socket, direction);
+        }
+    }
+
+    private static void SetAccepted(IoUringOperation op, int fd)
+    {
+        try
+        {
+            op.AcceptedSocket = new Socket(new SafeSocketHandle(fd, ownsHandle: true));
+        }
+        catch (SocketException e)
+        {
+            Interop.Sys.Close(fd);
+            op.Error = e.SocketErrorCode;
+        }
+    }
+
+    private static void AbortWaiting(IoUringSocket.Direction direction)
+    {
+        while (direction.Dequeue() is { } op)
+        {
+            op.Error = SocketError.OperationAborted;
+            FinishOperation(op);
+        }
+    }
+
+    /// <summary>Unpins the buffer and completes: after this the object belongs to its owner again.</summary>
+    private static void FinishOperation(IoUringOperation op)
+    {
+        op.Unpin();
+        op.State = IoUringOperation.RingState.Done;
+        op.Complete();
+    }
+
+    private static void CloseAcceptedBacklog(IoUringSocket socket)
+    {
+        while (socket.AcceptedBacklog is { Count: > 0 } backlog)
+        {
+            Interop.Sys.Close(backlog.Dequeue());
+        }
+    }
+
+    private void ReleaseIfDone(IoUringSocket socket)
+    {
+        if (socket.Closing && !socket.Finished && socket.InFlight == 0)
+        {
+            CloseAcceptedBacklog(socket);
+            socket.ReleaseDescriptor();
+            Unregister(socket);
+        }
+    }
+
+    /// <summary>Ring thread, at the end: closes every socket, waits for the kernel to return every
+    /// request (each operation completes once), then releases the ring.</summary>
+    private void Shutdown()
+    {
+        IoUringSocket[] sockets;
+        lock (_registrationLock)
+        {
+            _registrationsClosed = true;
+            sockets = _sockets.Drain();
+        }
+
+        DrainCommands();
+        foreach (IoUringSocket socket in sockets)
+        {
+            socket.TryMarkCloseRequested();
+            HandleClose(socket);
+        }
+
+        _wakeDisarmed = true;
+        if (_wakeArmed)
+        {
+            SubmitCancel(WakeUserData); // its buffer is freed below: the read must end first
+        }
+
+        long deadline = Stopwatch.GetTimestamp() + (long)(s_shutdownGrace.TotalSeconds * Stopwatch.Frequency);
+        while ((_liveSlots > 0 || _wakeArmed) && Stopwatch.GetTimestamp() < deadline)
+        {
+            DrainCommands();
+            SubmitAndWait(wait: true, timeoutMilliseconds: 50);
+            ReapCompletions();
+        }
+
+        _terminated = true;
+        Interlocked.MemoryBarrier();
+        AbortStragglers();
+
+        bool stuck = _liveSlots > 0 || _wakeArmed;
+
+        // Closing the ring makes the kernel cancel whatever it still holds.
+        _ring.Dispose();
+        if (stuck)
+        {
+            Warn("io_uring-shutdown", $"Proactor: {_liveSlots} io_uring requests did not return within {s_shutdownGrace.TotalSeconds:F0} s of shutdown; they were aborted with the ring.");
+            for (int i = 0; i < _slotsUsed; i++)
+            {
+                if (_slots[i] is IoUringOperation op)
+                {
+                    _slots[i] = null;
+                    op.Error = SocketError.OperationAborted;
+                    FinishOperation(op);
+                }
+            }
+
+            foreach (IoUringSocket socket in sockets)
+            {
+                if (!socket.Finished)
+                {
+                    socket.InFlight = 0;
+                    ReleaseIfDone(socket);
+                }
+            }
+        }
+
+        _wakeFd.Dispose();
+        if (!stuck)
+        {
+            NativeMemory.Free(_scratch); // with a stuck read the kernel might still write it: leak instead
+        }
+    }
+
+    /// <summary>After the end: completes whatever was posted, aborted. Any thread; each posted
+    /// operation is taken by exactly one caller (the stacks are emptied by exchange).</summary>
+    private void AbortStragglers()
+    {
+        while (true)
+        {
+            IoUringOperation? op = Interlocked.Exchange(ref _postedHead, null);
+            IoUringOperation? cancels = Interlocked.Exchange(ref _cancelHead, null);
+            IoUringSocket? closes = Interlocked.Exchange(ref _closeHead, null);
+            if (op is null && cancels is null && closes is null)
+            {
+                return;
+            }
+
+            while (cancels is not null)
+            {
+                IoUringOperation? next = cancels.NextCancel; // read first: clearing the flag lets it be pushed again
+                Volatile.Write(ref cancels.CancelQueued, 0);
+                cancels = next;
+            }
+
+            // The sockets were all closed by the shutdown; nothing is left to do for closes.
+            op = Reverse(op, static o => o.NextPosted, static (o, n) => o.NextPosted = n);
+            while (op is not null)
+            {
+                IoUringOperation? next = op.NextPosted;
+                op.NextPosted = null;
+                op.Error = SocketError.OperationAborted;
+                FinishOperation(op);
+                op = next;
+            }
+        }
+    }
+}

@@ -1,0 +1,480 @@
+using System;
+using System.Net.Sockets;
+using System.Threading;
+
+namespace Proactor.Linux;
+
+internal sealed unsafe partial class IoUringEngine
+{
+    /// <summary>user_data of CQEs nobody waits for (the results of cancel requests).</summary>
+    private const ulong IgnoreUserData = 0;
+
+    /// <summary>user_data of the eventfd read that wakes the ring thread.</summary>
+    private const ulong WakeUserData = 1;
+
+    // Native scratch memory of the ring thread: the kernel writes the wake-up read's 8 bytes at
+    // offset 0 while the read is in flight, and reads the wait's timespec (8) and
+    // io_uring_getevents_arg (24) during io_uring_enter. Native, so no GC pin is needed.
+    private const int ScratchSize = 64;
+    private const int ScratchWake = 0;
+    private const int ScratchTimespec = 8;
+    private const int ScratchGeteventsArg = 24;
+    private readonly byte* _scratch;
+
+    // Commands posted from any thread, each an intrusive Treiber stack (push by CAS, the ring
+    // thread takes the whole stack at once and reverses it): posting allocates nothing.
+    private IoUringOperation? _postedHead;
+    private IoUringOperation? _cancelHead;
+    private IoUringSocket? _closeHead;
+
+    // 1 while the ring thread is (about to be) blocked in io_uring_enter; whoever swaps it to 0
+    // writes the eventfd, so a burst of posts costs one wake-up.
+    private int _sleeping;
+    private volatile bool _terminated;
+    private bool _multishotAccept = true;
+    private bool _multishotConfirmed;
+    private bool _wakeArmed;
+    private bool _wakeDisarmed;
+
+    // The ring thread's table of requests in flight: user_data = generation << 32 | slot, so a
+    // cancel aimed at a request that already finished can never hit the slot's next request.
+    private object?[] _slots = null!;
+    private uint[] _slotGenerations = null!;
+    private int[] _freeSlots = null!;
+    private int _freeSlotCount;
+    private int _slotsUsed;
+    private int _liveSlots;
+
+    private void InitializeSlots()
+    {
+        _slots = new object?[256];
+        _slotGenerations = new uint[256];
+        _freeSlots = new int[256];
+    }
+
+    /// <summary>Any thread: hands a started operation to the ring thread. False when the engine
+    /// has ended (the operation then completed synchronously, aborted).</summary>
+    internal bool Post(IoUringOperation op)
+    {
+        if (_terminated)
+        {
+            op.Error = SocketError.OperationAborted;
+            return false;
+        }
+
+        IoUringOperation? head;
+        do
+        {
+            head = Volatile.Read(ref _postedHead);
+            op.NextPosted = head;
+        }
+        while (Interlocked.CompareExchange(ref _postedHead, op, head) != head);
+
+        AfterPost();
+        return true;
+    }
+
+    /// <summary>Any thread: asks the ring thread to cancel the current use of <paramref name="op"/>.</summary>
+    internal void PostCancel(IoUringOperation op)
+    {
+        Volatile.Write(ref op.CancelUse, op.Use);
+        if (Interlocked.Exchange(ref op.CancelQueued, 1) != 0)
+        {
+            return; // still on the stack: the ring thread reads CancelUse when it takes it
+        }
+
+        IoUringOperation? head;
+        do
+        {
+            head = Volatile.Read(ref _cancelHead);
+            op.NextCancel = head;
+        }
+        while (Interlocked.CompareExchange(ref _cancelHead, op, head) != head);
+
+        AfterPost();
+    }
+
+    /// <summary>Any thread: asks the ring thread to close <paramref name="socket"/>.</summary>
+    internal void PostClose(IoUringSocket socket)
+    {
+        IoUringSocket? head;
+        do
+        {
+            head = Volatile.Read(ref _closeHead);
+            socket.NextClose = head;
+        }
+        while (Interlocked.CompareExchange(ref _closeHead, socket, head) != head);
+
+        AfterPost();
+    }
+
+    private void AfterPost()
+    {
+        if (IsEngineThread)
+        {
+            return; // the loop drains the stacks before it enters the kernel again
+        }
+
+        // Dekker with the shutdown: the push (a full fence) is ordered before this read, and the
+        // ring thread sets _terminated before its last drain; one of the two sees the other.
+        if (_terminated)
+        {
+            AbortStragglers();
+            return;
+        }
+
+        WakeIfSleeping();
+    }
+
+    private bool HasPostedCommands =>
+        Volatile.Read(ref _postedHead) is not null || Volatile.Read(ref _cancelHead) is not null || Volatile.Read(ref _closeHead) is not null;
+
+    private void WakeIfSleeping()
+    {
+        // Full fence: whatever the caller published (a posted command, a timer) is ordered before
+        // the read of _sleeping; the ring thread sets _sleeping before it re-checks for work.
+        Interlocked.MemoryBarrier();
+        if (Volatile.Read(ref _sleeping) == 0 || Interlocked.Exchange(ref _sleeping, 0) == 0)
+        {
+            return;
+        }
+
+        bool added = false;
+        try
+        {
+            // The reference keeps the eventfd's number from being closed and reused under us.
+            _wakeFd.DangerousAddRef(ref added);
+            ulong one = 1;
+            Interop.Sys.Write(_wakeFd.Fd, &one, sizeof(ulong));
+            Interlocked.Increment(ref _wakeWrites);
+        }
+        catch (ObjectDisposedException)
+        {
+            // The engine has ended; there is nothing left to wake.
+        }
+        finally
+        {
+            if (added)
+            {
+                _wakeFd.DangerousRelease();
+            }
+        }
+    }
+
+    /// <summary>Ring thread: takes every posted command and turns it into SQEs or completions.</summary>
+    private void DrainCommands()
+    {
+        for (IoUringOperation? op = Reverse(Interlocked.Exchange(ref _postedHead, null), static o => o.NextPosted, static (o, n) => o.NextPosted = n); op is not null;)
+        {
+            IoUringOperation? next = op.NextPosted; // read first: handling may complete and recycle it
+            op.NextPosted = null;
+            HandleStart(op);
+            op = next;
+        }
+
+        for (IoUringOperation? op = Reverse(Interlocked.Exchange(ref _cancelHead, null), static o => o.NextCancel, static (o, n) => o.NextCancel = n); op is not null;)
+        {
+            IoUringOperation? next = op.NextCancel;
+            op.NextCancel = null;
+
+            // Cleared before CancelUse is read: a request for a later use pushes the object again.
+            Volatile.Write(ref op.CancelQueued, 0);
+            HandleCancel(op, Volatile.Read(ref op.CancelUse));
+            op = next;
+        }
+
+        for (IoUringSocket? socket = Interlocked.Exchange(ref _closeHead, null); socket is not null;)
+        {
+            IoUringSocket? next = socket.NextClose;
+            socket.NextClose = null;
+            HandleClose(socket);
+            socket = next;
+        }
+    }
+
+    private static T? Reverse<T>(T? head, Func<T, T?> getNext, Action<T, T?> setNext) where T : class
+    {
+        T? reversed = null;
+        while (head is not null)
+        {
+            T? next = getNext(head);
+            setNext(head, reversed);
+            reversed = head;
+            head = next;
+        }
+
+        return reversed;
+    }
+
+    private void HandleStart(IoUringOperation op)
+    {
+        int use = op.Use;
+        op.StartedUse = use;
+        op.CancelSubmitted = false;
+        op.UserData = 0;
+        IoUringSocket socket = op.Socket;
+        if (socket.Closing || op.AbortOnStartUse == use)
+        {
+            op.Error = SocketError.OperationAborted;
+            FinishOperation(op);
+            return;
+        }
+
+        op.State = IoUringOperation.RingState.Waiting;
+        IoUringSocket.Direction direction = socket.DirectionOf(op.Kind);
+        direction.Enqueue(op);
+        Pump(socket, direction);
+    }
+
+    private void HandleCancel(IoUringOperation op, int cancelUse)
+    {
+        if (cancelUse != op.StartedUse)
+        {
+            // The ring thread has not taken this use's start yet (it is still on the posted
+            // stack): abort it when it arrives. A request for an older use is simply stale.
+            if (cancelUse - op.StartedUse > 0)
+            {
+                op.AbortOnStartUse = cancelUse;
+            }
+
+            return;
+        }
+
+        switch (op.State)
+        {
+            case IoUringOperation.RingState.Waiting:
+                if (op.Socket.DirectionOf(op.Kind).Remove(op))
+                {
+                    op.Error = SocketError.OperationAborted;
+                    FinishOperation(op);
+                }
+
+                break;
+            case IoUringOperation.RingState.InFlight when !op.CancelSubmitted:
+                op.CancelSubmitted = true;
+                SubmitCancel(op.UserData);
+                break;
+        }
+    }
+
+    private void HandleClose(IoUringSocket socket)
+    {
+        if (socket.Closing)
+        {
+            return;
+        }
+
+        socket.Closing = true;
+
+        // Operations queued behind one in flight are aborted only after its CQE, so each
+        // direction still completes in submission order.
+        foreach (IoUringSocket.Direction direction in new[] { socket.ReceiveSide, socket.SendSide })
+        {
+            if (direction.Current is { } current)
+            {
+                if (!current.CancelSubmitted)
+                {
+                    current.CancelSubmitted = true;
+                    SubmitCancel(current.UserData);
+                }
+            }
+            else
+            {
+                AbortWaiting(direction);
+            }
+        }
+
+        if (socket.MultishotArmed && !socket.MultishotCancelSubmitted)
+        {
+            socket.MultishotCancelSubmitted = true;
+            SubmitCancel(socket.MultishotUserData);
+        }
+
+        CloseAcceptedBacklog(socket);
+        ReleaseIfDone(socket);
+    }
+
+    /// <summary>Starts the head of <paramref name="direction"/> when nothing of it is in flight.</summary>
+    private void Pump(IoUringSocket socket, IoUringSocket.Direction direction)
+    {
+        while (direction.Current is null && direction.Head is { } op)
+        {
+            if (op.Kind == OperationKind.Accept && _multishotAccept)
+            {
+                PumpMultishotAccept(socket);
+                return;
+            }
+
+            direction.Dequeue();
+            if (op.Kind == OperationKind.Send && op.Buffer.Length == 0)
+            {
+                FinishOperation(op); // nothing to write; completes in its turn
+                continue;
+            }
+
+            direction.Current = op;
+            op.State = IoUringOperation.RingState.InFlight;
+            SubmitOperation(op);
+        }
+    }
+
+    /// <summary>Fills the SQE of <paramref name="op"/> (again, for the rest of a short send).</summary>
+    private void SubmitOperation(IoUringOperation op)
+    {
+        IoUringSocket socket = op.Socket;
+        op.PinBuffer();
+        op.UserData = AllocateSlot(op);
+        socket.InFlight++;
+        Interop.IoUringSqe* sqe = GetSqe();
+        sqe->Fd = socket.Fd;
+        sqe->UserData = op.UserData;
+        byte* buffer = (byte*)op.Pin.Pointer;
+        switch (op.Kind)
+        {
+            case OperationKind.Receive when op.Buffer.Length == 0:
+                // A zero-byte receive waits for readability without a buffer: RECV of length 0
+                // returns 0 at once on TCP, so poll instead.
+                sqe->Opcode = Interop.Sys.IORING_OP_POLL_ADD;
+                sqe->OpFlags = (uint)(ushort)(Interop.Sys.POLLIN | Interop.Sys.POLLRDHUP);
+                break;
+            case OperationKind.Receive:
+                sqe->Opcode = Interop.Sys.IORING_OP_RECV;
+                sqe->Addr = (ulong)buffer;
+                sqe->Len = (uint)op.Buffer.Length;
+                break;
+            case OperationKind.Send:
+                sqe->Opcode = Interop.Sys.IORING_OP_SEND;
+                sqe->Addr = (ulong)(buffer + op.BytesTransferred);
+                sqe->Len = (uint)(op.Buffer.Length - op.BytesTransferred);
+                sqe->OpFlags = Interop.Sys.MSG_NOSIGNAL;
+                break;
+            case OperationKind.Connect:
+                sqe->Opcode = Interop.Sys.IORING_OP_CONNECT;
+                sqe->Addr = (ulong)buffer;
+                sqe->Off = (ulong)op.Address!.Size; // addrlen travels in the offset field
+                break;
+            default:
+                sqe->Opcode = Interop.Sys.IORING_OP_ACCEPT;
+                sqe->OpFlags = Interop.Sys.SOCK_CLOEXEC;
+                break;
+        }
+    }
+
+    private void PumpMultishotAccept(IoUringSocket socket)
+    {
+        IoUringSocket.Direction direction = socket.ReceiveSide;
+        while (direction.Head is not null && socket.AcceptedBacklog is { Count: > 0 } backlog)
+        {
+            IoUringOperation op = direction.Dequeue()!;
+            SetAccepted(op, backlog.Dequeue());
+            FinishOperation(op);
+        }
+
+        if (direction.Head is not null && !socket.MultishotArmed && !socket.Closing)
+        {
+            socket.MultishotArmed = true;
+            socket.MultishotCancelSubmitted = false;
+            socket.MultishotUserData = AllocateSlot(socket);
+            socket.InFlight++;
+            Interop.IoUringSqe* sqe = GetSqe();
+            sqe->Opcode = Interop.Sys.IORING_OP_ACCEPT;
+            sqe->Fd = socket.Fd;
+            sqe->IoPrio = Interop.Sys.IORING_ACCEPT_MULTISHOT;
+            sqe->OpFlags = Interop.Sys.SOCK_CLOEXEC;
+            sqe->UserData = socket.MultishotUserData;
+        }
+    }
+
+    private void SubmitCancel(ulong target)
+    {
+        Interop.IoUringSqe* sqe = GetSqe();
+        sqe->Opcode = Interop.Sys.IORING_OP_ASYNC_CANCEL;
+        sqe->Fd = -1;
+        sqe->Addr = target;
+        sqe->UserData = IgnoreUserData;
+    }
+
+    private void ArmWakeRead()
+    {
+        _wakeArmed = true;
+        Interop.IoUringSqe* sqe = GetSqe();
+        sqe->Opcode = Interop.Sys.IORING_OP_READ;
+        sqe->Fd = _wakeFd.Fd;
+        sqe->Addr = (ulong)(_scratch + ScratchWake);
+        sqe->Len = sizeof(ulong);
+        sqe->Off = ulong.MaxValue; // -1: the file's own position (an eventfd has none)
+        sqe->UserData = WakeUserData;
+    }
+
+    /// <summary>The next SQE; when the SQ ring is full, submits what it holds first.</summary>
+    private Interop.IoUringSqe* GetSqe()
+    {
+        Interop.IoUringSqe* sqe;
+        while ((sqe = _ring.TryGetSqe()) is null)
+        {
+            uint pending = _ring.PublishTail();
+            Enter(pending, 0, _deferTaskRun ? Interop.Sys.IORING_ENTER_GETEVENTS : 0, null, 0);
+            sqe = _ring.TryGetSqe();
+            if (sqe != null)
+            {
+                return sqe;
+            }
+
+            // The kernel refused more (EBUSY: completions it could not post are waiting):
+            // reap, which frees room, then try again.
+            ReapCompletions();
+        }
+
+        return sqe;
+    }
+
+    private ulong AllocateSlot(object owner)
+    {
+        int slot;
+        if (_freeSlotCount > 0)
+        {
+            slot = _freeSlots[--_freeSlotCount];
+        }
+        else
+        {
+            if (_slotsUsed == _slots.Length)
+            {
+                Array.Resize(ref _slots, _slots.Length * 2);
+                Array.Resize(ref _slotGenerations, _slotGenerations.Length * 2);
+            }
+
+            slot = _slotsUsed++;
+        }
+
+        uint generation = ++_slotGenerations[slot];
+        if (generation == 0)
+        {
+            generation = ++_slotGenerations[slot]; // 0 would collide with the reserved user_data values
+        }
+
+        _slots[slot] = owner;
+        _liveSlots++;
+        return ((ulong)generation << 32) | (uint)slot;
+    }
+
+    /// <summary>The owner of <paramref name="userData"/>, or null for a stale value.</summary>
+    private object? FindSlot(ulong userData)
+    {
+        int slot = (int)(uint)userData;
+        return (uint)slot < (uint)_slotsUsed && _slotGenerations[slot] == (uint)(userData >> 32) ? _slots[slot] : null;
+    }
+
+    private void FreeSlot(ulong userData)
+    {
+        int slot = (int)(uint)userData;
+        _slots[slot] = null;
+        _slotGenerations[slot]++; // stale user_data no longer matches
+        if (_freeSlotCount == _freeSlots.Length)
+        {
+            Array.Resize(ref _freeSlots, _freeSlots.Length * 2);
+        }
+
+        _freeSlots[_freeSlotCount++] = slot;
+        _liveSlots--;
+    }
+}

@@ -1,0 +1,147 @@
+using System;
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
+using System.Runtime.Versioning;
+using System.Threading;
+
+namespace Proactor.Linux;
+
+/// <summary>
+/// The native proactor over io_uring: operations become SQEs, CQEs are their completions. One ring
+/// thread owns the ring (its single issuer): it fills SQEs for operations posted from any thread,
+/// submits them in batches together with its wait (one io_uring_enter per loop iteration), reaps
+/// CQEs and completes operations.
+/// </summary>
+/// <remarks>
+/// Split by concern: setup and lifetime here; the checks of what the kernel allows in
+/// <c>.Probe.cs</c>; posting, wake-up and SQE preparation in <c>.Submission.cs</c>; the loop, CQE
+/// handling and shutdown in <c>.Completion.cs</c>.
+/// </remarks>
+[SupportedOSPlatform("linux")]
+internal sealed unsafe partial class IoUringEngine : ProactorEngine
+{
+    private readonly IoUringRing _ring;
+    private readonly SafeFileDescriptorHandle _wakeFd;
+    private readonly SocketTable<IoUringSocket> _sockets = new();
+    private readonly Lock _registrationLock = new();
+    private readonly Thread _thread;
+    private readonly ManualResetEventSlim _started = new();
+    private readonly bool _deferTaskRun;
+    private Exception? _startFailure;
+    private bool _registrationsClosed;
+    private volatile bool _stopping;
+
+    // Counters for tests, benchmarks and the syscalls-per-message figure. Written by the ring
+    // thread (wake writes by any thread), read with Volatile/Interlocked from anywhere.
+    private long _enterCalls;
+    private long _sqesSubmitted;
+    private long _cqesReaped;
+    private long _wakeWrites;
+
+    private IoUringEngine(EngineOptions options, IoUringRing ring, SafeFileDescriptorHandle wakeFd)
+        : base(options)
+    {
+        _ring = ring;
+        _wakeFd = wakeFd;
+        _deferTaskRun = (ring.SetupFlags & Interop.Sys.IORING_SETUP_DEFER_TASKRUN) != 0;
+        _scratch = (byte*)NativeMemory.AllocZeroed(ScratchSize);
+        InitializeSlots();
+        _thread = new Thread(Loop)
+        {
+            IsBackground = true,
+            Name = options.ThreadName ?? "proactor-io_uring",
+        };
+        _thread.UnsafeStart();
+
+        // The ring thread enables the ring (it becomes the single issuer) before the engine is
+        // handed out, so a failure there is reported by the constructor, not lost on the thread.
+        _started.Wait();
+        _started.Dispose();
+        if (_startFailure is { } failure)
+        {
+            _thread.Join();
+            throw failure;
+        }
+    }
+
+    public override BackendKind Backend => BackendKind.IoUring;
+
+    public override string Name => "io_uring";
+
+    /// <summary>io_uring_enter calls made by the ring thread.</summary>
+    internal long EnterCalls => Volatile.Read(ref _enterCalls);
+
+    /// <summary>SQEs the kernel consumed.</summary>
+    internal long SqesSubmitted => Volatile.Read(ref _sqesSubmitted);
+
+    /// <summary>CQEs reaped.</summary>
+    internal long CqesReaped => Volatile.Read(ref _cqesReaped);
+
+    /// <summary>eventfd writes that woke the ring thread for work posted from other threads.</summary>
+    internal long WakeWrites => Interlocked.Read(ref _wakeWrites);
+
+    /// <summary>Every syscall the engine made for I/O: enters plus wake-up writes.</summary>
+    internal long Syscalls => EnterCalls + WakeWrites;
+
+    /// <summary>The IORING_FEAT_* bits of the kernel.</summary>
+    internal uint Features => _ring.Features;
+
+    /// <summary>The IORING_SETUP_* flags the ring runs with.</summary>
+    internal uint SetupFlags => _ring.SetupFlags;
+
+    /// <summary>True while listeners use one multishot accept instead of one SQE per accept. It
+    /// turns false by itself on a kernel that rejects multishot accept (before Linux 5.19); tests
+    /// turn it off to run the one-SQE-per-accept path.</summary>
+    internal bool MultishotAccept
+    {
+        get => Volatile.Read(ref _multishotAccept);
+        set => Volatile.Write(ref _multishotAccept, value);
+    }
+
+    /// <summary>Registered sockets whose descriptor is not released yet, for leak checks.</summary>
+    internal int RegisteredSocketCount => _sockets.Count;
+
+    internal override EngineSocket Register(ProactorSocket owner, Socket socket)
+    {
+        var engineSocket = new IoUringSocket(this, socket);
+        lock (_registrationLock)
+        {
+            if (_registrationsClosed)
+            {
+                engineSocket.ReleaseDescriptor(); // drops our handle reference; the caller disposes the socket
+                ObjectDisposedException.ThrowIf(true, this);
+            }
+
+            engineSocket.Key = _sockets.Add(engineSocket);
+        }
+
+        return engineSocket;
+    }
+
+    /// <summary>Ring thread: forgets a socket whose descriptor was released.</summary>
+    private void Unregister(IoUringSocket socket)
+    {
+        lock (_registrationLock)
+        {
+            _sockets.Remove(socket.Key);
+        }
+    }
+
+    internal override void WakeLoop()
+    {
+        if (!IsEngineThread)
+        {
+            WakeIfSleeping();
+        }
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        _stopping = true;
+        WakeIfSleeping();
+        if (!IsEngineThread)
+        {
+            _thread.Join();
+        }
+    }
+}

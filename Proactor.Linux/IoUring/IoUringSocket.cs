@@ -1,0 +1,185 @@
+using System.Collections.Generic;
+using System.Net;
+using System.Net.Sockets;
+using System.Runtime.Versioning;
+using System.Threading;
+
+namespace Proactor.Linux;
+
+/// <summary>
+/// One socket of the io_uring proactor. Its state lives on the ring thread: two directions
+/// (receive side: receives and accepts; send side: sends and connects), each a FIFO of waiting
+/// operations with at most one SQE in flight, which is what keeps completions per direction in
+/// submission order and a later send from starting before an earlier one wrote its last byte.
+/// </summary>
+/// <remarks>
+/// Start, Cancel and Close only post to the ring thread. An in-flight io_uring request holds its
+/// own reference to the file, so closing the descriptor would not end it: Close cancels in-flight
+/// requests explicitly, and the descriptor (and every buffer pin) is released only after the
+/// last CQE that could touch it was reaped.
+/// </remarks>
+[SupportedOSPlatform("linux")]
+internal sealed class IoUringSocket : EngineSocket
+{
+    private readonly IoUringEngine _engine;
+    private int _closeRequested;
+    private bool _handleAdded;
+
+    public IoUringSocket(IoUringEngine engine, Socket socket)
+        : base(engine, socket)
+    {
+        _engine = engine;
+
+        // The reference keeps the descriptor number from being closed (and reused by another
+        // open) while SQEs name it; it is dropped only after the last CQE of this socket.
+        socket.SafeHandle.DangerousAddRef(ref _handleAdded);
+        Fd = (int)socket.SafeHandle.DangerousGetHandle();
+    }
+
+    public int Fd { get; }
+
+    /// <summary>The key of the engine's socket table (set once at registration).</summary>
+    public ulong Key { get; set; }
+
+    /// <summary>Link in the engine's stack of close requests.</summary>
+    public IoUringSocket? NextClose;
+
+    // Ring thread only from here on.
+    public readonly Direction ReceiveSide = new();
+    public readonly Direction SendSide = new();
+
+    /// <summary>SQEs that name this descriptor and whose final CQE has not been reaped.</summary>
+    public int InFlight;
+
+    /// <summary>Close was processed: nothing new is submitted; the end waits for <see cref="InFlight"/> to drain.</summary>
+    public bool Closing;
+
+    /// <summary>The descriptor was released.</summary>
+    public bool Finished;
+
+    /// <summary>The multishot accept of a listener, while armed.</summary>
+    public bool MultishotArmed;
+
+    public ulong MultishotUserData;
+
+    public bool MultishotCancelSubmitted;
+
+    /// <summary>Connections the multishot accept took before any accept operation asked for them.</summary>
+    public Queue<int>? AcceptedBacklog;
+
+    public override Operation CreateOperation() => new IoUringOperation();
+
+    public override bool Start(Operation operation)
+    {
+        var op = (IoUringOperation)operation;
+        op.Socket = this;
+        op.Use++;
+        return _engine.Post(op);
+    }
+
+    public override void Cancel(Operation operation) => _engine.PostCancel((IoUringOperation)operation);
+
+    public override void Close()
+    {
+        if (!TryMarkCloseRequested())
+        {
+            return;
+        }
+
+        _engine.PostClose(this);
+    }
+
+    /// <summary>True for the first close request (user or engine shutdown).</summary>
+    public bool TryMarkCloseRequested() => Interlocked.Exchange(ref _closeRequested, 1) == 0;
+
+    /// <summary>Ring thread: releases the descriptor, once nothing in the kernel refers to it.</summary>
+    public void ReleaseDescriptor()
+    {
+        Finished = true;
+        if (_handleAdded)
+        {
+            _handleAdded = false;
+            Socket.SafeHandle.DangerousRelease();
+        }
+
+        Socket.Dispose();
+    }
+
+    public override EndPoint? GetLocalEndPoint() => LinuxEndPoints.Get(Socket, peer: false);
+
+    public override EndPoint? GetRemoteEndPoint() => LinuxEndPoints.Get(Socket, peer: true);
+
+    public Direction DirectionOf(OperationKind kind) =>
+        kind is OperationKind.Receive or OperationKind.Accept ? ReceiveSide : SendSide;
+
+    /// <summary>One direction of a socket: waiting operations, FIFO, and the one in flight.</summary>
+    internal sealed class Direction
+    {
+        public IoUringOperation? Head;
+        public IoUringOperation? Tail;
+        public IoUringOperation? Current;
+
+        public void Enqueue(IoUringOperation op)
+        {
+            op.NextWaiting = null;
+            if (Tail is null)
+            {
+                Head = op;
+            }
+            else
+            {
+                Tail.NextWaiting = op;
+            }
+
+            Tail = op;
+        }
+
+        public IoUringOperation? Dequeue()
+        {
+            IoUringOperation? op = Head;
+            if (op is not null)
+            {
+                Head = op.NextWaiting;
+                if (Head is null)
+                {
+                    Tail = null;
+                }
+
+                op.NextWaiting = null;
+            }
+
+            return op;
+        }
+
+        public bool Remove(IoUringOperation op)
+        {
+            IoUringOperation? previous = null;
+            for (IoUringOperation? cur = Head; cur is not null; previous = cur, cur = cur.NextWaiting)
+            {
+                if (cur != op)
+                {
+                    continue;
+                }
+
+                if (previous is null)
+                {
+                    Head = cur.NextWaiting;
+                }
+                else
+                {
+                    previous.NextWaiting = cur.NextWaiting;
+                }
+
+                if (Tail == cur)
+                {
+                    Tail = previous;
+                }
+
+                cur.NextWaiting = null;
+                return true;
+            }
+
+            return false;
+        }
+    }
+}
