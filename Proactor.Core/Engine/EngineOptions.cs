@@ -33,6 +33,16 @@ public sealed record EngineOptions
     /// Null writes them to standard error.</summary>
     public Action<string>? Warning { get; init; }
 
+    /// <summary>
+    /// Forces the io_uring fallback, for tests and for trying a deployment's fallback path: a Linux
+    /// errno (for example 38 <c>ENOSYS</c>, 1 <c>EPERM</c>, 12 <c>ENOMEM</c>) that io_uring setup
+    /// fails with as if the kernel had refused it. Then <see cref="BackendKind.IoUring"/> throws a
+    /// <see cref="NotSupportedException"/> saying why, and <see cref="BackendKind.Default"/> falls
+    /// back to epoll and records why in <see cref="ProactorEngine.FallbackReason"/>. Zero (the
+    /// default) probes the kernel for real.
+    /// </summary>
+    public int IoUringSimulatedSetupError { get; init; }
+
     /// <summary>The options every default-constructed engine uses.</summary>
     public static EngineOptions Default { get; } = new();
 }

@@ -19,7 +19,8 @@ public static class EngineFactory
         BackendKind backend = options.Backend;
         if (backend == BackendKind.Default)
         {
-            backend = OperatingSystem.IsWindows() ? BackendKind.Iocp : BackendKind.Epoll;
+            // On Linux, Default stays Default: LinuxEngines tries io_uring and falls back to epoll.
+            backend = OperatingSystem.IsWindows() ? BackendKind.Iocp : BackendKind.Default;
         }
 
         if (backend == BackendKind.Iocp)

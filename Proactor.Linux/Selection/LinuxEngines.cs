@@ -20,6 +20,10 @@ internal static class LinuxEngines
                 return new EmulatedEngine<PollDemultiplexer>(options, backend, new PollDemultiplexer());
             case BackendKind.Select:
                 return new EmulatedEngine<SelectDemultiplexer>(options, backend, new SelectDemultiplexer());
+            case BackendKind.IoUring:
+                return IoUringEngine.CreateOrThrow(options);
+            case BackendKind.Default:
+                return IoUringEngine.CreateOrFallBack(options, static o => Create(BackendKind.Epoll, o));
             default:
                 throw new NotSupportedException($"The {backend} backend is not available in this build.");
         }
