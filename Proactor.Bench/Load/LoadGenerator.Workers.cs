@@ -57,7 +57,10 @@ internal sealed partial class LoadGenerator
         int depth = _request.InFlight;
         long[] sentAt = new long[depth];
         using var credits = new SemaphoreSlim(depth, depth);
-        CancellationToken abort = _abort.Token;
+
+        // Ends this connection's sender when its receiver fails, without touching the others.
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(_abort.Token);
+        CancellationToken abort = stop.Token;
         long sent = 0;
 
         async Task SendAsync()
@@ -130,7 +133,9 @@ internal sealed partial class LoadGenerator
         catch (Exception e)
         {
             Failed(id, k, e);
+            stop.Cancel();
             Close(socket); // unblocks a sender waiting on the socket
+            await sender; // it swallows its own errors; the semaphore must outlive it
         }
     }
 

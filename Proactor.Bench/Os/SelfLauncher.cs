@@ -45,10 +45,11 @@ internal static class SelfLauncher
         else
         {
             info.FileName = hostIsDotnet ? processPath! : DotnetHost();
-            string runtimeConfig = Path.ChangeExtension(benchDll, ".runtimeconfig.json");
-            if (!File.Exists(runtimeConfig) && entry is not null && !string.IsNullOrEmpty(entry.Location))
+            if (entry is not null && !string.IsNullOrEmpty(entry.Location))
             {
-                // Loaded by another program: borrow its runtime and dependency files, which list ours.
+                // Loaded by another program (the tests): borrow its runtime and dependency files,
+                // which list ours. The copies of our own that the SDK puts beside a referencing
+                // program do not list our project references.
                 info.ArgumentList.Add("exec");
                 info.ArgumentList.Add("--runtimeconfig");
                 info.ArgumentList.Add(Path.ChangeExtension(entry.Location, ".runtimeconfig.json"));
