@@ -83,6 +83,10 @@ internal sealed unsafe partial class IoUringEngine : ProactorEngine
     /// <summary>Every syscall the engine made for I/O: enters plus wake-up writes.</summary>
     internal long Syscalls => EnterCalls + WakeWrites;
 
+    /// <summary>Requests the kernel holds for this engine (operations and multishot accepts whose
+    /// final CQE has not been reaped), as last seen by the ring thread.</summary>
+    internal int InFlightRequests => Volatile.Read(ref _liveSlots);
+
     /// <summary>The IORING_FEAT_* bits of the kernel.</summary>
     internal uint Features => _ring.Features;
 
