@@ -43,7 +43,7 @@ internal static class MicroBackends
             {
                 foreach (CompletionDispatch dispatch in new[] { CompletionDispatch.ThreadPool, CompletionDispatch.Inline })
                 {
-                    var options = new EngineOptions { Backend = backend, EpollLevelTriggered = lt, Dispatch = dispatch };
+                    var options = new EngineOptions { Backend = backend, EpollLevelTriggered = lt, Dispatch = dispatch, Warning = static _ => { } };
                     try
                     {
                         using ProactorEngine engine = EngineFactory.Create(options);

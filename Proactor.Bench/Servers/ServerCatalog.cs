@@ -140,7 +140,8 @@ internal static class ServerCatalog
         actual = options.Backend;
         try
         {
-            using ProactorEngine engine = EngineFactory.Create(options);
+            // Quiet: a refused backend is listed as unavailable with its reason, not warned about.
+            using ProactorEngine engine = EngineFactory.Create(options with { Warning = static _ => { } });
             name = engine.Name;
             actual = engine.Backend;
             if (engine.FallbackReason is { } why && options.Backend != BackendKind.Default)
