@@ -16,7 +16,9 @@ public enum BackendKind
     /// <summary>Emulated proactor over select(2); descriptors must be below FD_SETSIZE (1024).</summary>
     Select,
 
-    /// <summary>Native proactor over io_uring (Linux).</summary>
+    /// <summary>Native proactor over io_uring (Linux 5.11 or later). Where the kernel, a seccomp
+    /// filter, the io_uring_disabled sysctl or the memlock limit refuses it, creating the engine
+    /// throws a <see cref="System.NotSupportedException"/> that says why.</summary>
     IoUring,
 
     /// <summary>Native proactor over an I/O completion port (Windows).</summary>
