@@ -148,7 +148,9 @@ public abstract partial class ConformanceTests
                 await Task.Delay(10);
             }
 
-            Assert.That(engine.SlowInlineHandlerCount, Is.EqualTo(2));
+            // At least the two handlers that slept; on a loaded machine a preempted handler may
+            // legitimately cross the 20 ms threshold too.
+            Assert.That(engine.SlowInlineHandlerCount, Is.GreaterThanOrEqualTo(2));
             lock (warnings)
             {
                 Assert.That(warnings, Has.Count.EqualTo(1), "warnings are rate limited");
