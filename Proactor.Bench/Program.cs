@@ -1,5 +1,4 @@
 using System;
-using System.Linq;
 using System.Net.Sockets;
 using System.Threading;
 using System.Threading.Tasks;
@@ -47,6 +46,12 @@ internal static class Program
 
     public static async Task<int> Main(string[] args)
     {
+        if (OperatingSystem.IsWindows())
+        {
+            // µ and × in the table; Linux terminals are UTF-8 already.
+            Console.OutputEncoding = System.Text.Encoding.UTF8;
+        }
+
         try
         {
             if (args.Length == 0 || args[0] is "help" or "--help" or "-h" or "-?")
@@ -111,7 +116,4 @@ internal static class Program
             return ExitFailure;
         }
     }
-
-    /// <summary>True when <paramref name="args"/> asks for help anywhere.</summary>
-    public static bool WantsHelp(string[] args) => args.Any(a => a is "--help" or "-h");
 }

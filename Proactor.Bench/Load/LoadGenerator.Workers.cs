@@ -15,6 +15,7 @@ internal sealed partial class LoadGenerator
         byte[] received = new byte[size];
         CancellationToken abort = _abort.Token;
         long k = 0;
+        bool ready = false;
         try
         {
             while (Phase != Stopping)
@@ -36,12 +37,17 @@ internal sealed partial class LoadGenerator
                 }
 
                 Completed(start, Stopwatch.GetTimestamp(), size);
+                MarkReady(ref ready);
                 k++;
             }
         }
         catch (Exception e)
         {
             Failed(id, k, e);
+        }
+        finally
+        {
+            MarkReady(ref ready);
         }
     }
 
@@ -92,6 +98,7 @@ internal sealed partial class LoadGenerator
         byte[] buffer = new byte[Math.Clamp(size, 4096, 64 * 1024)];
         long k = 0;
         int offset = 0; // within message k
+        bool ready = false;
         try
         {
             while (true)
@@ -123,6 +130,7 @@ internal sealed partial class LoadGenerator
                     if (offset == size)
                     {
                         Completed(sentAt[k % depth], Stopwatch.GetTimestamp(), size);
+                        MarkReady(ref ready);
                         k++;
                         offset = 0;
                         credits.Release();
@@ -137,6 +145,10 @@ internal sealed partial class LoadGenerator
             Close(socket); // unblocks a sender waiting on the socket
             await sender; // it swallows its own errors; the semaphore must outlive it
         }
+        finally
+        {
+            MarkReady(ref ready);
+        }
     }
 
     /// <summary>Connect, one echo, orderly close (the client shuts down its side, the server closes,
@@ -148,6 +160,7 @@ internal sealed partial class LoadGenerator
         byte[] received = new byte[size];
         CancellationToken abort = _abort.Token;
         long k = 0;
+        bool ready = false;
         try
         {
             while (Phase != Stopping)
@@ -183,12 +196,17 @@ internal sealed partial class LoadGenerator
                 }
 
                 Completed(start, Stopwatch.GetTimestamp(), size);
+                MarkReady(ref ready);
                 k++;
             }
         }
         catch (Exception e)
         {
             Failed(slot, k, e);
+        }
+        finally
+        {
+            MarkReady(ref ready);
         }
     }
 }

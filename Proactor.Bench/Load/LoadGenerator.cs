@@ -89,6 +89,7 @@ internal sealed partial class LoadGenerator
             List<Socket> active = _request.Mode == LoadMode.Churn ? [] : await OpenManyAsync(_request.Connections);
             result.ConnectionsOpen = _open.Count + (_request.Mode == LoadMode.Churn ? _request.Connections : 0);
 
+            Volatile.Write(ref _notReady, _request.Mode == LoadMode.Churn ? _request.Connections : active.Count);
             Task[] workers = _request.Mode switch
             {
                 LoadMode.Churn => Enumerable.Range(0, _request.Connections).Select(i => Task.Run(() => ChurnAsync(i))).ToArray(),
@@ -96,6 +97,22 @@ internal sealed partial class LoadGenerator
                 _ when _request.InFlight > 1 => active.Select((s, i) => Task.Run(() => PipelinedAsync(s, i))).ToArray(),
                 _ => active.Select((s, i) => Task.Run(() => PingPongAsync(s, i))).ToArray(),
             };
+
+            // The clock starts once every worker has had its first echo: connects complete in the
+            // kernel's backlog before the server accepts them, and a server still accepting 10 000
+            // idle connections (poll scans them all per accept) must not eat the measured window.
+            if (workers.Length > 0)
+            {
+                TimeSpan readyTimeout = TimeSpan.FromSeconds(30 + _request.Idle / 200.0);
+                try
+                {
+                    await _ready.Task.WaitAsync(readyTimeout, _abort.Token);
+                }
+                catch (TimeoutException)
+                {
+                    Error($"not every connection had its first echo within {readyTimeout.TotalSeconds:0} s");
+                }
+            }
 
             await Task.Delay(TimeSpan.FromSeconds(_request.WarmupSeconds), _abort.Token);
             TimeSpan? serverCpu0 = _request.ServerPid > 0 ? ProcessCpuTime.Read(_request.ServerPid) : null;
@@ -148,6 +165,23 @@ internal sealed partial class LoadGenerator
 
     private long _messages;
     private long _bytes;
+    private int _notReady = int.MaxValue;
+    private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>A worker's first echo came back (or it failed before): one fewer to wait for.</summary>
+    private void MarkReady(ref bool ready)
+    {
+        if (ready)
+        {
+            return;
+        }
+
+        ready = true;
+        if (Interlocked.Decrement(ref _notReady) == 0)
+        {
+            _ready.TrySetResult();
+        }
+    }
 
     /// <summary>Counts a round trip that finished at <paramref name="end"/> if it finished inside the window.</summary>
     private void Completed(long start, long end, int bytes)

@@ -1,3 +1,4 @@
+using System.Collections.Generic;
 using System.Linq;
 using Proactor.Bench.Compare;
 using Spectre.Console;
@@ -22,7 +23,11 @@ internal static class ResultTable
         table.AddColumn(new TableColumn("p99.9 µs").RightAligned());
         table.AddColumn(new TableColumn("CPU µs/op").RightAligned());
         table.AddColumn(new TableColumn("×sock").RightAligned());
-        table.AddColumn("notes");
+        bool notes = report.Results.Any(r => r.Status != Measurement.Ok);
+        if (notes)
+        {
+            table.AddColumn("notes");
+        }
 
         foreach (Workload workload in report.Workloads)
         {
@@ -40,7 +45,8 @@ internal static class ResultTable
                 }
 
                 var r = m.Result!;
-                table.AddRow(
+                var cells = new List<string>
+                {
                     name,
                     server,
                     Format.Rate(r.MessagesPerSecond),
@@ -51,7 +57,13 @@ internal static class ResultTable
                     Format.Micros(r.P999Us),
                     Format.CpuMicros(r.ServerCpuUsPerMessage),
                     Format.Ratio(m.RatioCpuPerMessage),
-                    m.Status == Measurement.WithErrors ? $"[red]{Markup.Escape(Shorten(m.Reason))}[/]" : "");
+                };
+                if (notes)
+                {
+                    cells.Add(m.Status == Measurement.WithErrors ? $"[red]{Markup.Escape(Shorten(m.Reason))}[/]" : "");
+                }
+
+                table.AddRow(cells.ToArray());
             }
 
             table.AddEmptyRow();
