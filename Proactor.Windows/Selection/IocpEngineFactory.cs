@@ -1,4 +1,3 @@
-using System;
 using System.Runtime.Versioning;
 
 namespace Proactor.Windows;
@@ -7,6 +6,5 @@ namespace Proactor.Windows;
 [SupportedOSPlatform("windows")]
 internal static class IocpEngineFactory
 {
-    public static ProactorEngine Create(EngineOptions options) =>
-        throw new NotSupportedException("The IOCP backend is not available in this build.");
+    public static ProactorEngine Create(EngineOptions options) => new IocpEngine(options);
 }

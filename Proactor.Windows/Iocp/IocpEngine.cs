@@ -1,0 +1,194 @@
+using System;
+using System.Collections.Generic;
+using System.ComponentModel;
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
+using System.Threading;
+
+namespace Proactor.Windows;
+
+/// <summary>
+/// The native proactor on Windows: sockets are associated with one I/O completion port, operations
+/// are overlapped calls (WSARecv, WSASend, AcceptEx, ConnectEx), and one completion thread drains
+/// the port in batches with GetQueuedCompletionStatusEx and completes the operations by the
+/// engine's dispatch policy. The wait lasts until the earliest engine timer.
+/// </summary>
+/// <remarks>
+/// One completion thread, not one per core: per socket and direction, completions must be delivered
+/// in submission order, and with inline dispatch continuations run on that thread.
+/// </remarks>
+internal sealed unsafe partial class IocpEngine : ProactorEngine
+{
+    /// <summary>The completion key of <see cref="WakeLoop"/> packets; sockets are associated with key 0.</summary>
+    private const nuint WakeKey = 1;
+
+    /// <summary>How long Dispose waits for the packets of aborted operations before giving up on them.</summary>
+    private static readonly TimeSpan s_drainTimeout = TimeSpan.FromSeconds(10);
+
+    private readonly SafeCompletionPortHandle _port;
+    private readonly nint _portHandle;
+    private readonly Thread _thread;
+    private readonly Lock _registrationLock = new();
+    private readonly HashSet<IocpSocket> _sockets = new();
+    private bool _registrationsClosed;
+    private volatile bool _stopping;
+    private int _wakePending;
+    private int _pendingOperations;
+
+    public IocpEngine(EngineOptions options)
+        : base(options)
+    {
+        _portHandle = Interop.Kernel32.CreateIoCompletionPort(-1, 0, 0, 1);
+        if (_portHandle == 0)
+        {
+            throw new Win32Exception(Marshal.GetLastPInvokeError(), "CreateIoCompletionPort failed");
+        }
+
+        _port = new SafeCompletionPortHandle(_portHandle);
+        SkipCompletionPortOnSuccessRefusal = ProbeSkipCompletionPortOnSuccess();
+        Name = SkipsCompletionPortOnSuccess ? "iocp" : "iocp-noskip";
+        _thread = new Thread(CompletionLoop)
+        {
+            IsBackground = true,
+            Name = options.ThreadName ?? $"proactor-{Name}",
+        };
+        _thread.UnsafeStart();
+    }
+
+    public override BackendKind Backend => BackendKind.Iocp;
+
+    public override string Name { get; }
+
+    /// <summary>
+    /// True when the platform accepted FILE_SKIP_COMPLETION_PORT_ON_SUCCESS: an operation that
+    /// succeeds at once completes synchronously, without a trip through the port. False when it was
+    /// refused (see <see cref="SkipCompletionPortOnSuccessRefusal"/>): every operation then
+    /// completes through the port.
+    /// </summary>
+    public bool SkipsCompletionPortOnSuccess => SkipCompletionPortOnSuccessRefusal is null;
+
+    /// <summary>Why FILE_SKIP_COMPLETION_PORT_ON_SUCCESS is not used, or null when it is.</summary>
+    public string? SkipCompletionPortOnSuccessRefusal { get; }
+
+    /// <summary>Registered sockets, for leak checks.</summary>
+    internal int RegisteredSocketCount
+    {
+        get
+        {
+            lock (_registrationLock)
+            {
+                return _sockets.Count;
+            }
+        }
+    }
+
+    /// <summary>Overlapped calls whose packet has not been processed yet.</summary>
+    internal int PendingOperations => Volatile.Read(ref _pendingOperations);
+
+    internal void AddPending() => Interlocked.Increment(ref _pendingOperations);
+
+    internal void RemovePending() => Interlocked.Decrement(ref _pendingOperations);
+
+    internal override EngineSocket Register(ProactorSocket owner, Socket socket)
+    {
+        nint handle = socket.SafeHandle.DangerousGetHandle();
+        lock (_registrationLock)
+        {
+            ObjectDisposedException.ThrowIf(_registrationsClosed, this);
+
+            // A handle can be associated with one port, once; .NET never associates a socket with
+            // its own port unless its async methods are used, which Proactor never does.
+            if (Interop.Kernel32.CreateIoCompletionPort(handle, _portHandle, 0, 0) == 0)
+            {
+                int error = Marshal.GetLastPInvokeError();
+                throw new SocketException(error, $"Associating the socket with the completion port failed (error {error}).");
+            }
+
+            var engineSocket = new IocpSocket(this, socket, SkipsCompletionPortOnSuccess && TrySkipCompletionPortOnSuccess(handle, out _));
+            _sockets.Add(engineSocket);
+            return engineSocket;
+        }
+    }
+
+    internal void Unregister(IocpSocket socket)
+    {
+        lock (_registrationLock)
+        {
+            _sockets.Remove(socket);
+        }
+    }
+
+    internal override void WakeLoop()
+    {
+        // One packet per loop iteration is enough: the loop clears the flag when it dequeues it.
+        if (Interlocked.Exchange(ref _wakePending, 1) != 0)
+        {
+            return;
+        }
+
+        bool added = false;
+        try
+        {
+            _port.DangerousAddRef(ref added);
+            Interop.Kernel32.PostQueuedCompletionStatus(_portHandle, 0, WakeKey, null);
+        }
+        catch (ObjectDisposedException)
+        {
+            // The engine is gone: there is no loop left to wake.
+        }
+        finally
+        {
+            if (added)
+            {
+                _port.DangerousRelease();
+            }
+        }
+    }
+
+    /// <summary>
+    /// Asks for FILE_SKIP_COMPLETION_PORT_ON_SUCCESS | FILE_SKIP_SET_EVENT_ON_HANDLE on a throwaway
+    /// socket, so the engine knows its mode (and name) before the first registration. Returns null
+    /// when accepted, otherwise why not.
+    /// </summary>
+    private static string? ProbeSkipCompletionPortOnSuccess()
+    {
+        try
+        {
+            using var probe = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            return TrySkipCompletionPortOnSuccess(probe.SafeHandle.DangerousGetHandle(), out int error)
+                ? null
+                : $"SetFileCompletionNotificationModes(FILE_SKIP_COMPLETION_PORT_ON_SUCCESS) was refused with error {error}; every operation completes through the port.";
+        }
+        catch (SocketException e)
+        {
+            return $"no socket to probe SetFileCompletionNotificationModes with ({e.SocketErrorCode}); every operation completes through the port.";
+        }
+    }
+
+    private static bool TrySkipCompletionPortOnSuccess(nint handle, out int error)
+    {
+        // With this mode an overlapped call that succeeds at once queues no packet, so it must be
+        // completed by the caller (Start returns false); without it, the packet always comes.
+        // (System.Net.Sockets uses the same mode; the old non-IFS LSP caveat does not apply to
+        // current Windows.)
+        if (Interop.Kernel32.SetFileCompletionNotificationModes(handle,
+                Interop.Kernel32.FILE_SKIP_COMPLETION_PORT_ON_SUCCESS | Interop.Kernel32.FILE_SKIP_SET_EVENT_ON_HANDLE) != 0)
+        {
+            error = 0;
+            return true;
+        }
+
+        error = Marshal.GetLastPInvokeError();
+        return false;
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        _stopping = true;
+        WakeLoop();
+        if (!IsEngineThread)
+        {
+            _thread.Join();
+        }
+    }
+}

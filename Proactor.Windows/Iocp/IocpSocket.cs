@@ -1,0 +1,276 @@
+using System;
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Threading;
+
+namespace Proactor.Windows;
+
+/// <summary>
+/// One socket of the IOCP backend: associated with the engine's completion port, a receive queue
+/// (receives, accepts) and a send queue (sends, connects), each with at most one overlapped call in
+/// the OS's hands.
+/// </summary>
+/// <remarks>
+/// Close: closesocket is how Windows aborts the overlapped calls of a socket — each still delivers
+/// its packet (the kernel keeps the file object alive for them), and only that packet unpins the
+/// buffer and releases the OVERLAPPED. So the handle is closed at once; what the contract protects
+/// (buffers, OVERLAPPED, the operation objects) is released per operation when its completion is
+/// delivered. Every later use of the handle value goes through DangerousAddRef, so a recycled
+/// handle value is never touched.
+/// </remarks>
+internal sealed unsafe class IocpSocket : EngineSocket
+{
+    private readonly IocpEngine _engine;
+    private readonly SafeSocketHandle _handle;
+    private readonly IocpOperationQueue _receives = new();
+    private readonly IocpOperationQueue _sends = new();
+    private int _closed;
+
+    public IocpSocket(IocpEngine engine, Socket socket, bool skipsCompletionPortOnSuccess)
+        : base(engine, socket)
+    {
+        _engine = engine;
+        _handle = socket.SafeHandle;
+        SkipsCompletionPortOnSuccess = skipsCompletionPortOnSuccess;
+    }
+
+    /// <summary>True when an operation that succeeds at once completes synchronously (no packet).</summary>
+    public bool SkipsCompletionPortOnSuccess { get; }
+
+    private bool IsClosed => Volatile.Read(ref _closed) != 0;
+
+    public override Operation CreateOperation() => new IocpOperation();
+
+    public override bool Start(Operation operation)
+    {
+        var op = (IocpOperation)operation;
+        IocpOperationQueue queue = QueueOf(op.Kind);
+        lock (queue.Lock)
+        {
+            if (IsClosed)
+            {
+                op.Error = SocketError.OperationAborted;
+                return false;
+            }
+
+            if (queue.Head is not null)
+            {
+                queue.Append(op); // waits for the one in flight
+                return true;
+            }
+
+            if (!Issue(op))
+            {
+                return false; // finished at once: the caller reads the result
+            }
+
+            queue.Append(op); // the packet is processed under this lock, so it finds op as the head
+            return true;
+        }
+    }
+
+    /// <summary>Under the queue lock: hands <paramref name="op"/> to the OS. True when its packet will come.</summary>
+    private bool Issue(IocpOperation op)
+    {
+        bool added = false;
+        try
+        {
+            _handle.DangerousAddRef(ref added);
+        }
+        catch (ObjectDisposedException)
+        {
+            op.Error = SocketError.OperationAborted;
+            return false;
+        }
+
+        try
+        {
+            _engine.AddPending();
+            bool pending = op.Issue(_handle.DangerousGetHandle(), SkipsCompletionPortOnSuccess);
+            if (!pending)
+            {
+                _engine.RemovePending();
+            }
+
+            return pending;
+        }
+        finally
+        {
+            if (added)
+            {
+                _handle.DangerousRelease();
+            }
+        }
+    }
+
+    /// <summary>
+    /// Completion thread: the packet of <paramref name="op"/> (this socket's head in its direction)
+    /// arrived. Finishes it (or continues a partial send), then hands the next waiting operation to
+    /// the OS; completes every finished one, in order, outside the lock.
+    /// </summary>
+    public void OnPacket(IocpOperation op, uint bytes)
+    {
+        IocpOperationQueue queue = QueueOf(op.Kind);
+        IocpOperation? done;
+        IocpOperation doneTail;
+        bool added = false;
+        try
+        {
+            try
+            {
+                _handle.DangerousAddRef(ref added);
+            }
+            catch (ObjectDisposedException)
+            {
+                // Closed: the handle value may already name another object; it is not used below.
+            }
+
+            nint handle = added ? _handle.DangerousGetHandle() : 0;
+            lock (queue.Lock)
+            {
+                bool closed = IsClosed || !added;
+                if (op.OnPacket(handle, closed, bytes, SkipsCompletionPortOnSuccess))
+                {
+                    return; // the rest of a partial send is in flight; same packet count
+                }
+
+                _engine.RemovePending();
+                Debug.Assert(queue.Head == op, "a packet arrived for an operation that is not in flight");
+                done = doneTail = queue.RemoveHead();
+                while (queue.Head is { } next)
+                {
+                    if (closed || IsClosed)
+                    {
+                        next.Error = SocketError.OperationAborted;
+                    }
+                    else
+                    {
+                        _engine.AddPending();
+                        if (next.Issue(handle, SkipsCompletionPortOnSuccess))
+                        {
+                            break; // in flight now; its packet continues the queue
+                        }
+
+                        _engine.RemovePending();
+                    }
+
+                    doneTail.Next = queue.RemoveHead();
+                    doneTail = doneTail.Next;
+                }
+            }
+        }
+        finally
+        {
+            if (added)
+            {
+                _handle.DangerousRelease();
+            }
+        }
+
+        while (done is not null)
+        {
+            IocpOperation? next = done.Next; // read first: completing may recycle the object
+            done.Next = null;
+            done.Complete();
+            done = next;
+        }
+    }
+
+    public override void Cancel(Operation operation)
+    {
+        var op = (IocpOperation)operation;
+        IocpOperationQueue queue = QueueOf(op.Kind);
+        lock (queue.Lock)
+        {
+            if (queue.Head == op)
+            {
+                // In the OS's hands: only request; the packet (STATUS_CANCELLED, or the result if it
+                // won the race) decides. Under the lock, so a partial send cannot be re-issued
+                // between our look and the cancel (the re-issue checks CancelRequested).
+                bool added = false;
+                try
+                {
+                    _handle.DangerousAddRef(ref added);
+                    op.CancelIo(_handle.DangerousGetHandle());
+                }
+                catch (ObjectDisposedException)
+                {
+                    // Closed: closesocket already aborted it.
+                }
+                finally
+                {
+                    if (added)
+                    {
+                        _handle.DangerousRelease();
+                    }
+                }
+
+                return;
+            }
+
+            if (!queue.TryRemoveWaiting(op))
+            {
+                return; // already finished: that completion stands
+            }
+        }
+
+        // Never handed to the OS: it ends here, as on the emulated backends.
+        op.Error = SocketError.OperationAborted;
+        op.Complete();
+    }
+
+    public override void Close()
+    {
+        if (Interlocked.Exchange(ref _closed, 1) != 0)
+        {
+            return;
+        }
+
+        _engine.Unregister(this);
+
+        // Every call is issued under a queue lock after checking _closed: passing through both
+        // locks once means no call can be issued any more, so the cancel below reaches them all.
+        lock (_receives.Lock)
+        {
+        }
+
+        lock (_sends.Lock)
+        {
+        }
+
+        // Abort the call in flight in each direction; its packet then completes it, and every
+        // operation waiting behind it, with OperationAborted on the completion thread. On Windows
+        // closesocket alone would abort them, but Wine keeps a socket with a pending overlapped
+        // send alive after its last handle is closed, and neither call would ever complete: an
+        // explicit CancelIoEx of everything on the handle ends them on both.
+        bool added = false;
+        try
+        {
+            _handle.DangerousAddRef(ref added);
+            Interop.Kernel32.CancelIoEx(_handle.DangerousGetHandle(), null);
+        }
+        catch (ObjectDisposedException)
+        {
+            // Already closed under us (the handle is the caller's too): closesocket did the aborting.
+        }
+        finally
+        {
+            if (added)
+            {
+                _handle.DangerousRelease();
+            }
+        }
+
+        // (System.Net.Sockets waits here for any thread that holds a reference on the handle —
+        // ours are held only across single non-blocking calls.)
+        Socket.Dispose();
+    }
+
+    public override EndPoint? GetLocalEndPoint() => WindowsEndPoints.Get(Socket, peer: false);
+
+    public override EndPoint? GetRemoteEndPoint() => WindowsEndPoints.Get(Socket, peer: true);
+
+    private IocpOperationQueue QueueOf(OperationKind kind) =>
+        kind is OperationKind.Receive or OperationKind.Accept ? _receives : _sends;
+}
