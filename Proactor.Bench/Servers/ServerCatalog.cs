@@ -66,33 +66,39 @@ internal static class ServerCatalog
             }
         }
 
-        if (defaultBackend is not null)
+        // Main + sub loops on every available backend, with inline continuations (each loop runs
+        // its own connections' handlers, the topology's point) and with thread-pool dispatch.
+        // Only the default backend's inline variants run outside --full.
+        var groupBases = servers.FindAll(spec => spec.Dispatch == CompletionDispatch.ThreadPool);
+        foreach (ServerSpec baseSpec in groupBases)
         {
-            // Main + sub loops on the default backend: continuations inline, so each loop runs its
-            // own connections' handlers, the topology's point.
-            foreach (AcceptDistribution distribution in Enum.GetValues<AcceptDistribution>())
+            foreach (CompletionDispatch dispatch in new[] { CompletionDispatch.Inline, CompletionDispatch.ThreadPool })
             {
-                if (distribution == AcceptDistribution.ReusePort && !OperatingSystem.IsLinux())
+                foreach (AcceptDistribution distribution in Enum.GetValues<AcceptDistribution>())
                 {
-                    continue;
-                }
+                    if (distribution == AcceptDistribution.ReusePort && !OperatingSystem.IsLinux())
+                    {
+                        continue;
+                    }
 
-                string suffix = distribution switch
-                {
-                    AcceptDistribution.RoundRobin => "rr",
-                    AcceptDistribution.LeastLoaded => "least",
-                    AcceptDistribution.ReusePort => "reuseport",
-                    _ => distribution.ToString().ToLowerInvariant(),
-                };
-                servers.Add(defaultBackend with
-                {
-                    Name = $"{defaultBackend.Name}/inline/{groupLoops}-loops-{suffix}",
-                    Dispatch = CompletionDispatch.Inline,
-                    Loops = groupLoops,
-                    Distribution = distribution,
-                    FullProfileOnly = distribution == AcceptDistribution.LeastLoaded,
-                    Description = $"Proactor {defaultBackend.Name}, main + sub loops: {groupLoops} engines, connections spread {DescribeDistribution(distribution)}, completions inline on each loop",
-                });
+                    string suffix = distribution switch
+                    {
+                        AcceptDistribution.RoundRobin => "rr",
+                        AcceptDistribution.LeastLoaded => "least",
+                        AcceptDistribution.ReusePort => "reuseport",
+                        _ => distribution.ToString().ToLowerInvariant(),
+                    };
+                    string dispatchPart = dispatch == CompletionDispatch.Inline ? "/inline" : string.Empty;
+                    servers.Add(baseSpec with
+                    {
+                        Name = $"{baseSpec.Name}{dispatchPart}/{groupLoops}-loops-{suffix}",
+                        Dispatch = dispatch,
+                        Loops = groupLoops,
+                        Distribution = distribution,
+                        FullProfileOnly = baseSpec != defaultBackend || dispatch != CompletionDispatch.Inline || distribution == AcceptDistribution.LeastLoaded,
+                        Description = $"Proactor {baseSpec.Name}, main + sub loops: {groupLoops} engines, connections spread {DescribeDistribution(distribution)}, {DescribeDispatch(dispatch)}",
+                    });
+                }
             }
         }
 
