@@ -30,7 +30,7 @@ internal sealed partial class ProactorEchoServer : IEchoServer
                 _groupListener = _group.Listen(endPoint, distribution, EchoSettings.Backlog);
                 EndPoint = _groupListener.LocalEndPoint;
                 Name = $"Proactor {_group.Engines[0].Name} x{loops} loops ({distribution.ToString().ToLowerInvariant()}), dispatch {options.Dispatch.ToString().ToLowerInvariant()}";
-                _ = GroupAcceptLoopAsync();
+                _ = AcceptLoopAsync(_groupListener!.AcceptAsync);
                 return;
             }
 
@@ -44,7 +44,7 @@ internal sealed partial class ProactorEchoServer : IEchoServer
             }
             else
             {
-                _ = AcceptLoopAsync();
+                _ = AcceptLoopAsync(_listener!.AcceptAsync);
             }
         }
         catch
@@ -58,14 +58,15 @@ internal sealed partial class ProactorEchoServer : IEchoServer
 
     public string Name { get; } = "";
 
-    private async Task AcceptLoopAsync()
+    /// <summary>Accepts until stopped, from a plain listener or a group listener alike.</summary>
+    private async Task AcceptLoopAsync(Func<CancellationToken, ValueTask<ProactorSocket>> accept)
     {
         while (!_stop.IsCancellationRequested)
         {
             ProactorSocket connection;
             try
             {
-                connection = await _listener!.AcceptAsync(_stop.Token);
+                connection = await accept(_stop.Token);
             }
             catch (Exception e) when (IsEnd(e))
             {
@@ -74,30 +75,6 @@ internal sealed partial class ProactorEchoServer : IEchoServer
             catch (SocketException e)
             {
                 // EMFILE and the like: the client sees a refused or stalled connection and reports it.
-                Console.Error.WriteLine($"accept failed: {e.Message}");
-                await Task.Delay(10);
-                continue;
-            }
-
-            _ = EchoAsync(connection);
-        }
-    }
-
-    private async Task GroupAcceptLoopAsync()
-    {
-        while (!_stop.IsCancellationRequested)
-        {
-            ProactorSocket connection;
-            try
-            {
-                connection = await _groupListener!.AcceptAsync(_stop.Token);
-            }
-            catch (Exception e) when (IsEnd(e))
-            {
-                return;
-            }
-            catch (SocketException e)
-            {
                 Console.Error.WriteLine($"accept failed: {e.Message}");
                 await Task.Delay(10);
                 continue;
