@@ -24,6 +24,8 @@ public sealed partial class ProactorSocket : IDisposable
     private readonly EngineSocket _engineSocket;
     private Operation? _cachedReceive;
     private Operation? _cachedSend;
+    private OperationStack? _spareReceives; // created when several operations of a direction overlap
+    private OperationStack? _spareSends;
     private int _disposed;
     private volatile bool _listening;
     private CompletionDispatch? _dispatch;
@@ -388,14 +390,32 @@ public sealed partial class ProactorSocket : IDisposable
 
     private Operation Rent(OperationKind kind)
     {
-        ref Operation? slot = ref IsReceiveSide(kind) ? ref _cachedReceive : ref _cachedSend;
-        return Interlocked.Exchange(ref slot, null) ?? _engineSocket.CreateOperation();
+        // One operation per direction at a time is the common case: a lock-free slot. Overlapping
+        // operations (many queued sends, a batch on the completion queue) reuse spares, so a
+        // steady state with N in flight allocates nothing either.
+        bool receiveSide = IsReceiveSide(kind);
+        ref Operation? slot = ref receiveSide ? ref _cachedReceive : ref _cachedSend;
+        return Interlocked.Exchange(ref slot, null)
+            ?? (receiveSide ? _spareReceives : _spareSends)?.TryPop()
+            ?? _engineSocket.CreateOperation();
     }
 
     internal void ReturnOperation(Operation operation)
     {
-        ref Operation? slot = ref IsReceiveSide(operation.Kind) ? ref _cachedReceive : ref _cachedSend;
-        Interlocked.CompareExchange(ref slot, operation, null);
+        bool receiveSide = IsReceiveSide(operation.Kind);
+        ref Operation? slot = ref receiveSide ? ref _cachedReceive : ref _cachedSend;
+        if (Interlocked.CompareExchange(ref slot, operation, null) is null)
+        {
+            return;
+        }
+
+        ref OperationStack? spares = ref receiveSide ? ref _spareReceives : ref _spareSends;
+        if (spares is null)
+        {
+            Interlocked.CompareExchange(ref spares, new OperationStack(), null);
+        }
+
+        spares.TryPush(operation);
     }
 
     private static bool IsReceiveSide(OperationKind kind) => kind is OperationKind.Receive or OperationKind.Accept;

@@ -58,4 +58,74 @@ public abstract partial class ConformanceTests
             Assert.That(perRoundTrip, Is.LessThan(4.0), $"{perRoundTrip:F1} B allocated per round trip");
         }
     }
+
+    /// <summary>
+    /// Steady state with many operations of one direction in flight at once (a batch through the
+    /// completion queue): spare operation objects are reused, so this allocates nothing either.
+    /// </summary>
+    [Test]
+    public async Task Overlapping_operations_in_steady_state_allocate_nothing()
+    {
+        var (client, server) = await Net.ConnectedPairAsync(Engine);
+        using (client)
+        using (server)
+        {
+            CompletionQueue queue = Engine.CreateCompletionQueue(singleReader: true);
+            const int Batch = 16;
+            byte[] message = new byte[64];
+            byte[][] buffers = new byte[Batch][];
+            for (int i = 0; i < Batch; i++)
+            {
+                buffers[i] = new byte[64];
+            }
+
+            async Task BatchesAsync(int count)
+            {
+                for (int b = 0; b < count; b++)
+                {
+                    for (int i = 0; i < Batch; i++)
+                    {
+                        queue.SubmitSend(client, message);
+                        queue.SubmitReceive(server, buffers[i]);
+                    }
+
+                    int pending = 2 * Batch;
+                    long missing = (long)Batch * message.Length;
+                    while (pending > 0)
+                    {
+                        if (!queue.Reader.TryRead(out Completion c))
+                        {
+                            await queue.Reader.WaitToReadAsync();
+                            continue;
+                        }
+
+                        if (!c.IsSuccess)
+                        {
+                            Assert.Fail(c.ToString()); // formatted only on failure: the loop itself must not allocate
+                        }
+
+                        pending--;
+                        if (c.Kind == OperationKind.Receive)
+                        {
+                            missing -= c.BytesTransferred;
+                            if (pending == 0 && missing > 0)
+                            {
+                                queue.SubmitReceive(server, buffers[0]); // TCP split the stream differently
+                                pending++;
+                            }
+                        }
+                    }
+                }
+            }
+
+            await BatchesAsync(200).Timeout();
+            const int Batches = 500;
+            long before = GC.GetTotalAllocatedBytes(precise: true);
+            await BatchesAsync(Batches).Timeout();
+            long allocated = GC.GetTotalAllocatedBytes(precise: true) - before;
+            double perOperation = (double)allocated / (Batches * 2 * Batch);
+            TestContext.Out.WriteLine($"{Engine.Name}: {allocated} bytes over {Batches * 2 * Batch} overlapping operations = {perOperation:F2} B each");
+            Assert.That(perOperation, Is.LessThan(2.0), $"{perOperation:F1} B allocated per operation");
+        }
+    }
 }
