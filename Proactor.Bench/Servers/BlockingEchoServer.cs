@@ -15,17 +15,7 @@ internal sealed class BlockingEchoServer : IEchoServer
 
     public BlockingEchoServer(IPEndPoint endPoint)
     {
-        _listener = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
-        try
-        {
-            _listener.Bind(endPoint);
-            _listener.Listen(EchoSettings.Backlog);
-        }
-        catch
-        {
-            _listener.Dispose();
-            throw;
-        }
+        _listener = EchoSettings.Listen(endPoint);
 
         EndPoint = (IPEndPoint)_listener.LocalEndPoint!;
         new Thread(AcceptLoop, StackSize) { IsBackground = true, Name = "blocking-accept" }.Start();

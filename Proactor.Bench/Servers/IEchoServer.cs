@@ -22,4 +22,21 @@ internal static class EchoSettings
 
     /// <summary>Listen backlog (the kernel caps it at somaxconn).</summary>
     public const int Backlog = 4096;
+
+    /// <summary>A System.Net.Sockets listener for the baseline servers, bound and listening.</summary>
+    public static System.Net.Sockets.Socket Listen(IPEndPoint endPoint)
+    {
+        var listener = new System.Net.Sockets.Socket(endPoint.AddressFamily, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+        try
+        {
+            listener.Bind(endPoint);
+            listener.Listen(Backlog);
+            return listener;
+        }
+        catch
+        {
+            listener.Dispose();
+            throw;
+        }
+    }
 }

@@ -14,17 +14,7 @@ internal sealed class SocketsEchoServer : IEchoServer
 
     public SocketsEchoServer(IPEndPoint endPoint)
     {
-        _listener = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
-        try
-        {
-            _listener.Bind(endPoint);
-            _listener.Listen(EchoSettings.Backlog);
-        }
-        catch
-        {
-            _listener.Dispose();
-            throw;
-        }
+        _listener = EchoSettings.Listen(endPoint);
 
         EndPoint = (IPEndPoint)_listener.LocalEndPoint!;
         _ = AcceptLoopAsync();
