@@ -23,18 +23,7 @@ internal sealed partial class LoadGenerator
                 ReadOnlyMemory<byte> message = _payload.Message(id, k);
                 long start = Stopwatch.GetTimestamp();
                 await SendAllAsync(socket, message, abort);
-                int got = 0;
-                while (got < size)
-                {
-                    int n = await socket.ReceiveAsync(received.AsMemory(got), SocketFlags.None, abort);
-                    if (n == 0)
-                    {
-                        throw new LoadException($"connection {id}: the server closed the connection at message {k} after {got} of {size} bytes");
-                    }
-
-                    Verify(received.AsSpan(got, n), message.Span.Slice(got, n), id, k, got);
-                    got += n;
-                }
+                await ReceiveEchoAsync(socket, received, message, id, k, churn: false, abort);
 
                 Completed(start, Stopwatch.GetTimestamp(), size);
                 MarkReady(ref ready);
@@ -171,18 +160,7 @@ internal sealed partial class LoadGenerator
                 {
                     ReadOnlyMemory<byte> message = _payload.Message(slot, k);
                     await SendAllAsync(socket, message, abort);
-                    int got = 0;
-                    while (got < size)
-                    {
-                        int n = await socket.ReceiveAsync(received.AsMemory(got), SocketFlags.None, abort);
-                        if (n == 0)
-                        {
-                            throw new LoadException($"churn {slot}: the server closed connection {k} after {got} of {size} bytes");
-                        }
-
-                        Verify(received.AsSpan(got, n), message.Span.Slice(got, n), slot, k, got);
-                        got += n;
-                    }
+                    await ReceiveEchoAsync(socket, received, message, slot, k, churn: true, abort);
 
                     socket.Shutdown(SocketShutdown.Send);
                     if (await socket.ReceiveAsync(received, SocketFlags.None, abort) != 0)
@@ -207,6 +185,27 @@ internal sealed partial class LoadGenerator
         finally
         {
             MarkReady(ref ready);
+        }
+    }
+
+    /// <summary>Receives the echo of <paramref name="message"/> into <paramref name="received"/>,
+    /// verifying every byte as it arrives; an early end fails the run (the message is formatted only then).</summary>
+    private async Task ReceiveEchoAsync(Socket socket, byte[] received, ReadOnlyMemory<byte> message, int id, long k, bool churn, CancellationToken abort)
+    {
+        int size = message.Length;
+        int got = 0;
+        while (got < size)
+        {
+            int n = await socket.ReceiveAsync(received.AsMemory(got, size - got), SocketFlags.None, abort);
+            if (n == 0)
+            {
+                throw new LoadException(churn
+                    ? $"churn {id}: the server closed connection {k} after {got} of {size} bytes"
+                    : $"connection {id}: the server closed the connection at message {k} after {got} of {size} bytes");
+            }
+
+            Verify(received.AsSpan(got, n), message.Span.Slice(got, n), id, k, got);
+            got += n;
         }
     }
 }
