@@ -12,12 +12,17 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 passed=0 failed=0 skipped=0 broken=0
 
+# The test platform colours its output when it detects a CI service (CI=true and the like), even
+# into a pipe; --no-ansi turns that off, and the summary is read from a copy stripped of escapes.
+mtp_args=(--no-ansi --no-progress)
+
 # Adds one suite's "total / failed / succeeded / skipped" summary (Microsoft.Testing.Platform).
 tally() { # name log exit-code
-  local name=$1 log=$2 code=$3 s f k
-  s=$(grep -aE '^\s*succeeded: [0-9]+' "$log" | tail -1 | grep -oE '[0-9]+')
-  f=$(grep -aE '^\s*failed: [0-9]+' "$log" | tail -1 | grep -oE '[0-9]+')
-  k=$(grep -aE '^\s*skipped: [0-9]+' "$log" | tail -1 | grep -oE '[0-9]+')
+  local name=$1 log=$2 code=$3 s f k plain
+  plain=$(sed -E 's/\x1b\[[0-9;?]*[A-Za-z]//g' "$log")
+  s=$(grep -aE '^\s*succeeded: [0-9]+' <<<"$plain" | tail -1 | grep -oE '[0-9]+')
+  f=$(grep -aE '^\s*failed: [0-9]+' <<<"$plain" | tail -1 | grep -oE '[0-9]+')
+  k=$(grep -aE '^\s*skipped: [0-9]+' <<<"$plain" | tail -1 | grep -oE '[0-9]+')
   if [[ -z "$s" || -z "$f" ]]; then
     echo "!! $name: the test program ended (exit $code) without a summary: counted as a failure."
     broken=$((broken + 1)); failed=$((failed + 1)); return
@@ -31,7 +36,7 @@ tally() { # name log exit-code
 }
 
 echo "== Linux suites (native)"
-dotnet run --project Proactor.Tests -c Release 2>&1 | tee "$work/linux.log"
+dotnet run --project Proactor.Tests -c Release -- "${mtp_args[@]}" 2>&1 | tee "$work/linux.log"
 tally "Linux suites" "$work/linux.log" "${PIPESTATUS[0]}"
 
 if command -v wine >/dev/null 2>&1; then
@@ -41,7 +46,7 @@ if command -v wine >/dev/null 2>&1; then
     # Under Wine the runtime's W^X double mapping of JIT code intermittently crashes the process
     # ("Internal CLR error" in a finalizer); plain RWX pages do not.
     export DOTNET_EnableWriteXorExecute=0
-    (cd "$work/win" && timeout 1200 wine ./Proactor.Tests.exe) 2>&1 | tr -d '\r' | tee "$work/windows.log"
+    (cd "$work/win" && timeout 1200 wine ./Proactor.Tests.exe "${mtp_args[@]}") 2>&1 | tr -d '\r' | tee "$work/windows.log"
     tally "Windows suites" "$work/windows.log" "${PIPESTATUS[0]}"
   else
     cat "$work/publish.log"
