@@ -6,6 +6,7 @@ namespace Proactor.Tests.Backends;
 /// <summary>The conformance suite on edge-triggered epoll, the Linux default.</summary>
 [TestFixture]
 [Platform("Linux")]
+[Category("Linux")]
 public sealed class EpollConformanceTests : ConformanceTests
 {
     protected override ProactorEngine CreateEngine() =>
@@ -15,6 +16,7 @@ public sealed class EpollConformanceTests : ConformanceTests
 /// <summary>The conformance suite on level-triggered epoll.</summary>
 [TestFixture]
 [Platform("Linux")]
+[Category("Linux")]
 public sealed class EpollLevelTriggeredConformanceTests : ConformanceTests
 {
     protected override ProactorEngine CreateEngine() =>
@@ -24,6 +26,7 @@ public sealed class EpollLevelTriggeredConformanceTests : ConformanceTests
 /// <summary>The conformance suite on edge-triggered epoll with continuations run on the loop thread.</summary>
 [TestFixture]
 [Platform("Linux")]
+[Category("Linux")]
 public sealed class EpollInlineConformanceTests : ConformanceTests
 {
     protected override ProactorEngine CreateEngine() =>

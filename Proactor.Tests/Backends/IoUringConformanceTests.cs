@@ -6,6 +6,7 @@ namespace Proactor.Tests.Backends;
 /// <summary>The conformance suite on the io_uring native proactor, continuations on the thread pool.</summary>
 [TestFixture]
 [Platform("Linux")]
+[Category("Linux")]
 public sealed class IoUringConformanceTests : ConformanceTests
 {
     protected override ProactorEngine CreateEngine() =>
@@ -15,6 +16,7 @@ public sealed class IoUringConformanceTests : ConformanceTests
 /// <summary>The conformance suite on io_uring with continuations run on the ring thread.</summary>
 [TestFixture]
 [Platform("Linux")]
+[Category("Linux")]
 public sealed class IoUringInlineConformanceTests : ConformanceTests
 {
     protected override ProactorEngine CreateEngine() =>

@@ -10,6 +10,7 @@ namespace Proactor.Tests.Backends;
 /// <summary>The conformance suite on the IOCP native proactor (Windows; under Wine on Linux CI).</summary>
 [TestFixture]
 [Platform("Win")]
+[Category("Windows")]
 public sealed class IocpConformanceTests : ConformanceTests
 {
     protected override ProactorEngine CreateEngine() =>
@@ -23,6 +24,7 @@ public sealed class IocpConformanceTests : ConformanceTests
 /// <summary>The conformance suite on IOCP with continuations run on the completion thread.</summary>
 [TestFixture]
 [Platform("Win")]
+[Category("Windows")]
 public sealed class IocpInlineConformanceTests : ConformanceTests
 {
     protected override ProactorEngine CreateEngine() =>
@@ -64,6 +66,7 @@ internal static class IocpEnvironment
 /// <summary>What only the IOCP backend has: its completion mode, and the Windows leak check's reach.</summary>
 [TestFixture]
 [Platform("Win")]
+[Category("Windows")]
 [NonParallelizable]
 [System.Runtime.Versioning.SupportedOSPlatform("windows")]
 public sealed class IocpBackendTests

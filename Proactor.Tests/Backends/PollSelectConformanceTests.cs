@@ -6,6 +6,7 @@ namespace Proactor.Tests.Backends;
 /// <summary>The conformance suite on poll(2).</summary>
 [TestFixture]
 [Platform("Linux")]
+[Category("Linux")]
 public sealed class PollConformanceTests : ConformanceTests
 {
     protected override ProactorEngine CreateEngine() =>
@@ -15,6 +16,7 @@ public sealed class PollConformanceTests : ConformanceTests
 /// <summary>The conformance suite on poll(2) with continuations run on the loop thread.</summary>
 [TestFixture]
 [Platform("Linux")]
+[Category("Linux")]
 public sealed class PollInlineConformanceTests : ConformanceTests
 {
     protected override ProactorEngine CreateEngine() =>
@@ -24,6 +26,7 @@ public sealed class PollInlineConformanceTests : ConformanceTests
 /// <summary>The conformance suite on select(2).</summary>
 [TestFixture]
 [Platform("Linux")]
+[Category("Linux")]
 public sealed class SelectConformanceTests : ConformanceTests
 {
     protected override ProactorEngine CreateEngine() =>
@@ -33,6 +36,7 @@ public sealed class SelectConformanceTests : ConformanceTests
 /// <summary>The conformance suite on select(2) with continuations run on the loop thread.</summary>
 [TestFixture]
 [Platform("Linux")]
+[Category("Linux")]
 public sealed class SelectInlineConformanceTests : ConformanceTests
 {
     protected override ProactorEngine CreateEngine() =>

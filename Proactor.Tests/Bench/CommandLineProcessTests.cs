@@ -16,6 +16,7 @@ namespace Proactor.Tests.Bench;
 /// </summary>
 [TestFixture]
 [Platform("Linux")]
+[Category("Linux")]
 public sealed class CommandLineProcessTests
 {
     private static async Task<(int ExitCode, string[] Stderr)> RunAsync(params string[] args)

@@ -18,6 +18,7 @@ namespace Proactor.Tests.Bench;
 /// </summary>
 [TestFixture]
 [Platform("Linux")]
+[Category("Linux")]
 public sealed class CompareSmokeTests
 {
     private string _root = null!;

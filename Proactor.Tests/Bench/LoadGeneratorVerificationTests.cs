@@ -13,6 +13,7 @@ namespace Proactor.Tests.Bench;
 /// </summary>
 [TestFixture]
 [Platform("Linux")]
+[Category("Linux")]
 public sealed class LoadGeneratorVerificationTests
 {
     private static LoadRequest Request(int port, LoadMode mode, int size, int inFlight = 1, int connections = 2) => new()

@@ -15,6 +15,7 @@ namespace Proactor.Tests.Linux;
 /// </summary>
 [TestFixture]
 [Platform("Linux")]
+[Category("Linux")]
 [SupportedOSPlatform("linux")]
 [NonParallelizable] // holds ~1000 descriptors: no other test may open or close any meanwhile
 public sealed class SelectLimitTests
