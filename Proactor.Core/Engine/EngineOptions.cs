@@ -15,6 +15,16 @@ public sealed record EngineOptions
     /// edge-triggered. Level-triggered registrations are re-armed as operations queue and drain.</summary>
     public bool EpollLevelTriggered { get; init; }
 
+    /// <summary>
+    /// For <see cref="BackendKind.IoUring"/>: a receive or send started off the ring thread, with
+    /// nothing of its direction queued or in flight, is first tried with one non-blocking syscall
+    /// on the starting thread, and becomes an SQE only if it would block (the default). A send
+    /// that fits the socket buffer or a receive whose data is there then completes synchronously,
+    /// without two thread hops through the ring. <c>false</c> makes every operation an SQE: the
+    /// pure completion design, for comparison.
+    /// </summary>
+    public bool IoUringTryBeforeSubmit { get; init; } = true;
+
     /// <summary>How many readiness events or completions one wait of the loop may return.</summary>
     public int MaxEventsPerWait { get; init; } = 256;
 

@@ -28,9 +28,9 @@ internal sealed unsafe class EmulatedOperation : Operation
         switch (Kind)
         {
             case OperationKind.Receive:
-                return TryReceive(fd);
+                return NonBlockingIo.TryReceive(this, fd);
             case OperationKind.Send:
-                return TrySend(fd);
+                return NonBlockingIo.TrySend(this, fd);
             case OperationKind.Accept:
                 return TryAccept(fd);
             default:
@@ -40,107 +40,9 @@ internal sealed unsafe class EmulatedOperation : Operation
 
     /// <summary><see cref="TryExecute"/> from a thread that holds no queue lock: the descriptor is
     /// kept alive by a reference on the handle, so a concurrent close cannot recycle it mid-call.</summary>
-    public bool TryExecute(SafeSocketHandle handle)
-    {
-        bool added = false;
-        try
-        {
-            handle.DangerousAddRef(ref added);
-            return TryExecute((int)handle.DangerousGetHandle());
-        }
-        catch (ObjectDisposedException)
-        {
-            Error = SocketError.OperationAborted;
-            return true;
-        }
-        finally
-        {
-            if (added)
-            {
-                handle.DangerousRelease();
-            }
-        }
-    }
+    public bool TryExecute(SafeSocketHandle handle) => NonBlockingIo.TryWithReference(handle, this, &TryExecute);
 
-    private bool TryReceive(int fd)
-    {
-        Span<byte> span = Buffer.Span;
-        nint n;
-        if (span.IsEmpty)
-        {
-            // A zero-byte receive waits for readability without a buffer: peek one byte.
-            byte probe;
-            do
-            {
-                n = Interop.Sys.Recv(fd, &probe, 1, Interop.Sys.MSG_PEEK);
-            }
-            while (n < 0 && Interop.Errno.Last == Interop.Errno.EINTR);
-
-            return Finish(n < 0 ? n : 0);
-        }
-
-        fixed (byte* p = span)
-        {
-            do
-            {
-                n = Interop.Sys.Recv(fd, p, (nuint)span.Length, 0);
-            }
-            while (n < 0 && Interop.Errno.Last == Interop.Errno.EINTR);
-        }
-
-        return Finish(n);
-    }
-
-    private bool Finish(nint n)
-    {
-        if (n >= 0)
-        {
-            BytesTransferred = (int)n;
-            return true;
-        }
-
-        int errno = Interop.Errno.Last;
-        if (errno == Interop.Errno.EAGAIN)
-        {
-            return false;
-        }
-
-        Error = Interop.Errno.ToSocketError(errno);
-        return true;
-    }
-
-    private bool TrySend(int fd)
-    {
-        Span<byte> span = Buffer.Span;
-        fixed (byte* p = span)
-        {
-            while (BytesTransferred < span.Length)
-            {
-                nint n = Interop.Sys.Send(fd, p + BytesTransferred, (nuint)(span.Length - BytesTransferred), Interop.Sys.MSG_NOSIGNAL);
-                if (n >= 0)
-                {
-                    BytesTransferred += (int)n;
-                    continue;
-                }
-
-                int errno = Interop.Errno.Last;
-                if (errno == Interop.Errno.EINTR)
-                {
-                    continue;
-                }
-
-                if (errno == Interop.Errno.EAGAIN)
-                {
-                    return false;
-                }
-
-                Error = Interop.Errno.ToSocketError(errno);
-                return true;
-            }
-        }
-
-        return true;
-    }
+    private static bool TryExecute(Operation op, int fd) => ((EmulatedOperation)op).TryExecute(fd);
 
     private bool TryAccept(int fd)
     {

@@ -75,6 +75,7 @@ internal static unsafe partial class Interop
 
         // cqe->flags: more CQEs will follow for this request (multishot still armed).
         internal const uint IORING_CQE_F_MORE = 1u << 1;
+        internal const uint IORING_CQE_F_SOCK_NONEMPTY = 1u << 2;
 
         /// <summary>errno ETIME: an io_uring_enter wait ended by its timeout.</summary>
         internal const int ETIME = 62;

@@ -157,7 +157,7 @@ internal sealed unsafe partial class IoUringEngine
             switch (FindSlot(cqe.UserData))
             {
                 case IoUringOperation op:
-                    OnOperationCompleted(op, cqe.Res);
+                    OnOperationCompleted(op, cqe.Res, cqe.Flags);
                     break;
                 case IoUringSocket listener:
                     OnMultishotAccept(listener, cqe);
@@ -169,7 +169,7 @@ internal sealed unsafe partial class IoUringEngine
         }
     }
 
-    private void OnOperationCompleted(IoUringOperation op, int res)
+    private void OnOperationCompleted(IoUringOperation op, int res, uint flags)
     {
         IoUringSocket socket = op.Socket;
         IoUringSocket.Direction direction = socket.DirectionOf(op.Kind);
@@ -213,6 +213,7 @@ internal sealed unsafe partial class IoUringEngine
                     break;
                 case OperationKind.Receive when res >= 0:
                     op.BytesTransferred = op.Buffer.Length == 0 ? 0 : res; // a poll's result is its event mask
+                    socket.ReceiveMayBeReady = op.Buffer.Length == 0 || (res > 0 && (flags & Interop.Sys.IORING_CQE_F_SOCK_NONEMPTY) != 0);
                     break;
                 case OperationKind.Accept when res >= 0:
                     SetAccepted(op, res);
@@ -341,6 +342,7 @@ internal sealed unsafe partial class IoUringEngine
     {
         op.Unpin();
         op.State = IoUringOperation.RingState.Done;
+        op.Socket.OnFinished(op);
         op.Complete();
     }
 

@@ -37,12 +37,15 @@ internal sealed unsafe partial class IoUringEngine : ProactorEngine
     private long _sqesSubmitted;
     private long _cqesReaped;
     private long _wakeWrites;
+    private long _directTries;
+    private long _directCompletions;
 
     private IoUringEngine(EngineOptions options, IoUringRing ring, SafeFileDescriptorHandle wakeFd)
         : base(options)
     {
         _ring = ring;
         _wakeFd = wakeFd;
+        TryBeforeSubmit = options.IoUringTryBeforeSubmit;
         _deferTaskRun = (ring.SetupFlags & Interop.Sys.IORING_SETUP_DEFER_TASKRUN) != 0;
         _scratch = (byte*)NativeMemory.AllocZeroed(ScratchSize);
         InitializeSlots();
@@ -80,8 +83,26 @@ internal sealed unsafe partial class IoUringEngine : ProactorEngine
     /// <summary>eventfd writes that woke the ring thread for work posted from other threads.</summary>
     internal long WakeWrites => Interlocked.Read(ref _wakeWrites);
 
-    /// <summary>Every syscall the engine made for I/O: enters plus wake-up writes.</summary>
-    internal long Syscalls => EnterCalls + WakeWrites;
+    /// <summary>Receives and sends tried at once on the starting thread (<see cref="EngineOptions.IoUringTryBeforeSubmit"/>).</summary>
+    internal long DirectTries => Interlocked.Read(ref _directTries);
+
+    /// <summary>Of <see cref="DirectTries"/>, those that finished without an SQE.</summary>
+    internal long DirectCompletions => Interlocked.Read(ref _directCompletions);
+
+    /// <summary>Every syscall the engine made for I/O: enters, wake-up writes and direct tries
+    /// (a send that writes in several pieces counts once).</summary>
+    internal long Syscalls => EnterCalls + WakeWrites + DirectTries;
+
+    internal bool TryBeforeSubmit { get; }
+
+    internal void CountDirectTry(bool finished)
+    {
+        Interlocked.Increment(ref _directTries);
+        if (finished)
+        {
+            Interlocked.Increment(ref _directCompletions);
+        }
+    }
 
     /// <summary>Requests the kernel holds for this engine (operations and multishot accepts whose
     /// final CQE has not been reaped), as last seen by the ring thread.</summary>

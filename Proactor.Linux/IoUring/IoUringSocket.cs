@@ -69,12 +69,97 @@ internal sealed class IoUringSocket : EngineSocket
 
     public override Operation CreateOperation() => new IoUringOperation();
 
+    /// <summary>
+    /// Any thread. A receive or send started off the ring thread that finds its direction idle is
+    /// first tried at once with one non-blocking syscall on the caller's thread, as the emulated
+    /// engines do (<see cref="EngineOptions.IoUringTryBeforeSubmit"/>): a send that
+    /// fits the socket buffer, or a receive whose data is already there, then completes
+    /// synchronously without two trips through the ring thread. Only what would block becomes an
+    /// SQE. Everything else (accept, connect, a direction with work queued or in flight) is
+    /// posted to the ring thread.
+    /// </summary>
+    /// <remarks>
+    /// Each direction counts its operations from start to finish; the try happens only when that
+    /// count was zero, so nothing of the direction is queued or in the kernel, and per-direction
+    /// order holds. The direction's gate is held from the count to the post, so a start that
+    /// overlaps a try (another thread) is posted after the tried one, never between the halves
+    /// of a short send.
+    /// </remarks>
     public override bool Start(Operation operation)
     {
         var op = (IoUringOperation)operation;
         op.Socket = this;
         op.Use++;
-        return _engine.Post(op);
+        Gate gate = GateOf(op.Kind);
+        lock (gate)
+        {
+            if (Interlocked.Increment(ref gate.Outstanding) == 1 && ShouldTryNow(op))
+            {
+                bool finished;
+                unsafe
+                {
+                    finished = NonBlockingIo.TryWithReference(Socket.SafeHandle, op, &NonBlockingIo.TryTransfer);
+                }
+
+                _engine.CountDirectTry(finished);
+                if (finished)
+                {
+                    Interlocked.Decrement(ref gate.Outstanding);
+                    return false;
+                }
+
+                if (op.Kind == OperationKind.Receive)
+                {
+                    ReceiveMayBeReady = false; // it would block: until the ring sees more data, go there at once
+                }
+            }
+
+            if (_engine.Post(op))
+            {
+                return true;
+            }
+        }
+
+        // The engine has ended: the operation completed synchronously, aborted.
+        Interlocked.Decrement(ref gate.Outstanding);
+        return false;
+    }
+
+    /// <summary>
+    /// Receives are tried at once until one would block; after that, only once a receive the ring
+    /// completed says more data waits (<c>IORING_CQE_F_SOCK_NONEMPTY</c>; a kernel too old to say
+    /// so keeps receives on the ring). A request-response peer thus costs no failed syscall per
+    /// message, and a stream no thread hop.
+    /// </summary>
+    public bool ReceiveMayBeReady = true;
+
+    // On the ring thread there is no hop to save, and an SQE joins the next enter's batch.
+    private bool ShouldTryNow(IoUringOperation op) =>
+        _engine.TryBeforeSubmit &&
+        Volatile.Read(ref _closeRequested) == 0 &&
+        !_engine.IsEngineThread &&
+        op.Kind switch
+        {
+            OperationKind.Send => true,
+            OperationKind.Receive => ReceiveMayBeReady,
+            _ => false,
+        };
+
+    private readonly Gate _receiveGate = new();
+    private readonly Gate _sendGate = new();
+
+    private Gate GateOf(OperationKind kind) =>
+        kind is OperationKind.Receive or OperationKind.Accept ? _receiveGate : _sendGate;
+
+    /// <summary>Ring thread: <paramref name="op"/>, started through <see cref="Start"/>, has finished;
+    /// called before its completion runs, so a continuation's next start may try at once.</summary>
+    public void OnFinished(IoUringOperation op) => Interlocked.Decrement(ref GateOf(op.Kind).Outstanding);
+
+    /// <summary>One direction's count of operations between start and finish; its monitor
+    /// orders starters.</summary>
+    private sealed class Gate
+    {
+        public int Outstanding;
     }
 
     public override void Cancel(Operation operation) => _engine.PostCancel((IoUringOperation)operation);

@@ -17,6 +17,7 @@ namespace Proactor.Tests.Linux;
 /// </summary>
 [TestFixture]
 [Platform("Linux")]
+[Category("Linux")]
 [SupportedOSPlatform("linux")]
 [NonParallelizable] // counts descriptors and metric measurements of the whole process
 public sealed class IoUringTests
@@ -25,9 +26,14 @@ public sealed class IoUringTests
     private const int EPERM = 1;
     private const int ENOMEM = 12;
 
-    private static IoUringEngine CreateIoUring(CompletionDispatch dispatch = CompletionDispatch.ThreadPool)
+    private static IoUringEngine CreateIoUring(CompletionDispatch dispatch = CompletionDispatch.ThreadPool, bool tryBeforeSubmit = true)
     {
-        ProactorEngine engine = EngineFactory.Create(new EngineOptions { Backend = BackendKind.IoUring, Dispatch = dispatch });
+        ProactorEngine engine = EngineFactory.Create(new EngineOptions
+        {
+            Backend = BackendKind.IoUring,
+            Dispatch = dispatch,
+            IoUringTryBeforeSubmit = tryBeforeSubmit,
+        });
         return (IoUringEngine)engine;
     }
 
@@ -285,7 +291,8 @@ public sealed class IoUringTests
     [TestCase(CompletionDispatch.Inline)]
     public async Task A_burst_of_operations_per_connection_is_submitted_in_batches(CompletionDispatch dispatch)
     {
-        using IoUringEngine engine = CreateIoUring(dispatch);
+        // Every operation an SQE: sends that fit the socket buffer would otherwise finish at once.
+        using IoUringEngine engine = CreateIoUring(dispatch, tryBeforeSubmit: false);
         const int Connections = 8;
         const int MessagesEach = 200;
         const int Size = 64;
@@ -366,6 +373,8 @@ public sealed class IoUringTests
 
             long entersBefore = engine.EnterCalls;
             long wakesBefore = engine.WakeWrites;
+            long triesBefore = engine.DirectTries;
+            long directBefore = engine.DirectCompletions;
             long sqesBefore = engine.SqesSubmitted;
             byte[] ping = Net.Pattern(64, seed: 9);
             byte[] pong = new byte[64];
@@ -381,17 +390,114 @@ public sealed class IoUringTests
 
             double enters = (double)(engine.EnterCalls - entersBefore) / RoundTrips;
             double wakes = (double)(engine.WakeWrites - wakesBefore) / RoundTrips;
+            double tries = (double)(engine.DirectTries - triesBefore) / RoundTrips;
+            double direct = (double)(engine.DirectCompletions - directBefore) / RoundTrips;
             double sqes = (double)(engine.SqesSubmitted - sqesBefore) / RoundTrips;
             TestContext.Out.WriteLine(
-                $"{dispatch}: per echoed 64-byte message (client and server on one engine): {enters:F2} io_uring_enter + {wakes:F2} eventfd writes = {enters + wakes:F2} syscalls, {sqes:F2} SQEs");
+                $"{dispatch}: per echoed 64-byte message (client and server on one engine): {enters:F2} io_uring_enter + {wakes:F2} eventfd writes + {tries:F2} direct tries ({direct:F2} finished) = {enters + wakes + tries:F2} syscalls, {sqes:F2} SQEs");
             Assert.That(pong, Is.EqualTo(ping));
 
             if (dispatch == CompletionDispatch.Inline)
             {
                 // Four operations per round trip (a send and a receive at each end), all started on
-                // the ring thread: they share enters, so fewer syscalls than operations.
+                // the ring thread: no direct tries, and they share enters, so fewer syscalls than operations.
+                Assert.That(tries, Is.LessThan(0.01));
                 Assert.That(enters + wakes, Is.LessThan(4.0));
             }
+            else
+            {
+                // Started on pool threads: each send fits the socket buffer and finishes at once;
+                // after the first receive would block, receives go straight to the ring.
+                Assert.That(tries, Is.InRange(1.9, 2.2));
+                Assert.That(direct, Is.InRange(1.9, 2.1));
+            }
+        }
+    }
+
+    [Test]
+    public async Task Started_off_the_ring_a_receive_or_send_that_can_finish_at_once_needs_no_SQE()
+    {
+        using IoUringEngine engine = CreateIoUring();
+        var (client, server) = await Net.ConnectedPairAsync(engine);
+        using (client)
+        using (server)
+        {
+            byte[] ping = Net.Pattern(64, seed: 3);
+            byte[] buffer = new byte[4096];
+            long sqesBefore = engine.SqesSubmitted;
+            long triesBefore = engine.DirectTries;
+
+            ValueTask<int> send = client.SendAsync(ping);
+            Assert.That(send.IsCompletedSuccessfully, Is.True, "a send that fits the socket buffer finishes on the caller's thread");
+            await send;
+
+            // Loopback delivers before send returns: the data is there for the first receive.
+            ValueTask<int> receive = server.ReceiveAsync(buffer);
+            Assert.That(receive.IsCompletedSuccessfully, Is.True, "a receive whose data is there finishes on the caller's thread");
+            Assert.That(await receive, Is.EqualTo(64));
+            Assert.That(buffer.AsSpan(0, 64).SequenceEqual(ping), Is.True);
+            Assert.That(engine.SqesSubmitted - sqesBefore, Is.Zero);
+            Assert.That(engine.DirectCompletions, Is.EqualTo(2));
+
+            // Nothing to read: the try would block, so the receive becomes an SQE and waits.
+            ValueTask<int> waiting = server.ReceiveAsync(buffer);
+            Assert.That(waiting.IsCompleted, Is.False);
+            await client.SendAsync(ping);
+            Assert.That(await waiting.Timeout(), Is.EqualTo(64));
+            Assert.That(engine.DirectCompletions, Is.EqualTo(3), "the second send finished at once; the waiting receive did not");
+
+            // That SQE's CQE said nothing more waits: the next receive goes to the ring untried.
+            long triesBeforeThird = engine.DirectTries;
+            ValueTask<int> third = server.ReceiveAsync(buffer);
+            Assert.That(engine.DirectTries, Is.EqualTo(triesBeforeThird));
+            await client.SendAsync(ping);
+            Assert.That(await third.Timeout(), Is.EqualTo(64));
+            Assert.That(engine.DirectTries - triesBefore, Is.EqualTo(5), "three sends, the receive that finished at once, the one that would block");
+            Assert.That(engine.DirectCompletions, Is.EqualTo(4));
+        }
+    }
+
+    [Test]
+    public async Task Sends_started_at_once_from_several_threads_arrive_whole_even_when_the_kernel_takes_them_in_pieces()
+    {
+        using IoUringEngine engine = CreateIoUring();
+        var (client, server) = await Net.ConnectedPairAsync(engine);
+        using (client)
+        using (server)
+        {
+            // Messages far larger than the socket buffer: a direct try writes part of one, and its
+            // rest becomes an SQE that must go before any other thread's message.
+            const int Threads = 4;
+            const int MessagesEach = 6;
+            const int Size = 1 << 20;
+            byte[] received = new byte[Threads * MessagesEach * Size];
+            Task receiving = Net.ReceiveExactlyAsync(server, received);
+            using var start = new System.Threading.Barrier(Threads);
+            Task[] senders = Enumerable.Range(0, Threads).Select(t => Task.Run(async () =>
+            {
+                start.SignalAndWait();
+                for (int m = 0; m < MessagesEach; m++)
+                {
+                    byte[] message = new byte[Size];
+                    message.AsSpan().Fill((byte)((t * MessagesEach) + m + 1));
+                    await client.SendAsync(message);
+                }
+            })).ToArray();
+            await Task.WhenAll(senders).Timeout();
+            await receiving.Timeout();
+
+            var seen = new List<byte>();
+            for (int i = 0; i < Threads * MessagesEach; i++)
+            {
+                ReadOnlySpan<byte> block = received.AsSpan(i * Size, Size);
+                byte value = block[0];
+                Assert.That(block.IndexOfAnyExcept(value), Is.EqualTo(-1), $"message {i} is interleaved with another");
+                seen.Add(value);
+            }
+
+            Assert.That(seen, Is.EquivalentTo(Enumerable.Range(1, Threads * MessagesEach).Select(v => (byte)v)));
+            Assert.That(engine.DirectTries, Is.GreaterThan(0));
+            Assert.That(engine.SqesSubmitted, Is.GreaterThan(0), "the rest of a short send went through the ring");
         }
     }
 
