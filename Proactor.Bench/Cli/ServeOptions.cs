@@ -4,7 +4,7 @@ using Proactor.Bench.Servers;
 
 namespace Proactor.Bench.Cli;
 
-/// <summary><c>serve [--backend B] [--dispatch D] [--level-triggered] [--loops N [--distribution D]] [--port P] [--address A] [--server proactor|sockets|blocking]</c>.</summary>
+/// <summary><c>serve [--backend B] [--dispatch D] [--level-triggered] [--sqe-only] [--loops N [--distribution D]] [--port P] [--address A] [--server proactor|sockets|blocking]</c>.</summary>
 internal sealed record ServeOptions
 {
     public ServerKind Server { get; init; } = ServerKind.Proactor;
@@ -14,6 +14,9 @@ internal sealed record ServeOptions
     public CompletionDispatch Dispatch { get; init; } = CompletionDispatch.ThreadPool;
 
     public bool LevelTriggered { get; init; }
+
+    /// <summary>io_uring: every operation an SQE (<see cref="EngineOptions.IoUringTryBeforeSubmit"/> off).</summary>
+    public bool SqeOnly { get; init; }
 
     /// <summary>Main + sub loops: engines in a group (0: a single engine).</summary>
     public int Loops { get; init; }
@@ -42,6 +45,9 @@ internal sealed record ServeOptions
                     break;
                 case "--level-triggered":
                     options = options with { LevelTriggered = true };
+                    break;
+                case "--sqe-only":
+                    options = options with { SqeOnly = true };
                     break;
                 case "--port":
                 case "-p":
@@ -73,6 +79,11 @@ internal sealed record ServeOptions
         if (options.LevelTriggered && options.Backend is not (BackendKind.Epoll or BackendKind.Default))
         {
             throw new UsageException($"serve: --level-triggered applies to the epoll backend, not {options.Backend.ToString().ToLowerInvariant()}.");
+        }
+
+        if (options.SqeOnly && options.Backend != BackendKind.IoUring)
+        {
+            throw new UsageException($"serve: --sqe-only applies to the io_uring backend, not {options.Backend.ToString().ToLowerInvariant()}.");
         }
 
         if (options.Loops > 0 && options.Dispatch == CompletionDispatch.Queue)

@@ -45,7 +45,13 @@ internal static class ServeCommand
                 ServerKind.Sockets => new SocketsEchoServer(endPoint),
                 ServerKind.Blocking => new BlockingEchoServer(endPoint),
                 _ => new ProactorEchoServer(
-                    new EngineOptions { Backend = options.Backend, Dispatch = options.Dispatch, EpollLevelTriggered = options.LevelTriggered },
+                    new EngineOptions
+                    {
+                        Backend = options.Backend,
+                        Dispatch = options.Dispatch,
+                        EpollLevelTriggered = options.LevelTriggered,
+                        IoUringTryBeforeSubmit = !options.SqeOnly,
+                    },
                     endPoint,
                     options.Loops,
                     options.Distribution),

@@ -66,10 +66,23 @@ internal static class ServerCatalog
             }
         }
 
+        // io_uring as a pure completion design, every operation an SQE, beside the default
+        // that first tries a receive or send at once: what the try buys, measured.
+        if (servers.Find(spec => spec.Backend == BackendKind.IoUring && spec.Dispatch == CompletionDispatch.ThreadPool) is { } uring)
+        {
+            servers.Add(uring with
+            {
+                Name = $"{uring.Name}/sqe-only",
+                SqeOnly = true,
+                FullProfileOnly = uring != defaultBackend,
+                Description = $"Proactor {uring.Name}, every operation an SQE (no direct try), {DescribeDispatch(uring.Dispatch)}",
+            });
+        }
+
         // Main + sub loops on every available backend, with inline continuations (each loop runs
         // its own connections' handlers, the topology's point) and with thread-pool dispatch.
         // Only the default backend's inline variants run outside --full.
-        var groupBases = servers.FindAll(spec => spec.Dispatch == CompletionDispatch.ThreadPool);
+        var groupBases = servers.FindAll(spec => spec.Dispatch == CompletionDispatch.ThreadPool && !spec.SqeOnly);
         foreach (ServerSpec baseSpec in groupBases)
         {
             foreach (CompletionDispatch dispatch in new[] { CompletionDispatch.Inline, CompletionDispatch.ThreadPool })

@@ -17,6 +17,9 @@ internal sealed record ServerSpec
 
     public bool LevelTriggered { get; init; }
 
+    /// <summary>io_uring with every operation an SQE: the pure completion design.</summary>
+    public bool SqeOnly { get; init; }
+
     /// <summary>Main + sub loops: the number of engines in a group (0: one engine, no group).</summary>
     public int Loops { get; init; }
 
@@ -45,7 +48,7 @@ internal sealed record ServerSpec
     /// <summary>True when the idle-descriptor workloads are run on this server: one per
     /// demultiplexer / native backend (default dispatch, edge-triggered epoll), plus the baseline.</summary>
     public bool RunsIdleScaling =>
-        (Kind == ServerKind.Proactor && Dispatch == CompletionDispatch.ThreadPool && !LevelTriggered && Loops == 0) || Kind == ServerKind.Sockets;
+        (Kind == ServerKind.Proactor && Dispatch == CompletionDispatch.ThreadPool && !LevelTriggered && !SqeOnly && Loops == 0) || Kind == ServerKind.Sockets;
 
     /// <summary>The <c>serve</c> arguments that run this server (all but external ones).</summary>
     public IReadOnlyList<string> ServeArguments(int port)
@@ -57,6 +60,11 @@ internal sealed record ServerSpec
             if (LevelTriggered)
             {
                 args.Add("--level-triggered");
+            }
+
+            if (SqeOnly)
+            {
+                args.Add("--sqe-only");
             }
 
             if (Loops > 0)

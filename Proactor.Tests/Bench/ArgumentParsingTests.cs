@@ -93,6 +93,8 @@ public sealed class ArgumentParsingTests
             Assert.That(o.Server, Is.EqualTo(ServerKind.Proactor));
         });
         Assert.That(ServeOptions.Parse([]).Backend, Is.EqualTo(BackendKind.Default));
+        Assert.That(ServeOptions.Parse([]).SqeOnly, Is.False);
+        Assert.That(ServeOptions.Parse(["--backend", "io_uring", "--sqe-only"]).SqeOnly, Is.True);
     }
 
     [TestCase("io_uring", BackendKind.IoUring)]
@@ -109,6 +111,7 @@ public sealed class ArgumentParsingTests
     [TestCase(new[] { "--dispatch", "fast" }, "unknown completion dispatch 'fast'")]
     [TestCase(new[] { "--backend", "poll", "--level-triggered" }, "--level-triggered applies to the epoll backend")]
     [TestCase(new[] { "--server", "sockets", "--backend", "epoll" }, "--backend applies to the Proactor server")]
+    [TestCase(new[] { "--backend", "epoll", "--sqe-only" }, "--sqe-only applies to the io_uring backend, not epoll")]
     public void Bad_serve_arguments_say_what_is_wrong(string[] args, string expected)
     {
         UsageException e = Assert.Throws<UsageException>(() => ServeOptions.Parse(args))!;
