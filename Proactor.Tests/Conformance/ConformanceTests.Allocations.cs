@@ -8,12 +8,14 @@ namespace Proactor.Tests.Conformance;
 public abstract partial class ConformanceTests
 {
     /// <summary>
-    /// Steady state: a receive and a send per round trip, awaited one at a time, allocate nothing.
+    /// Steady state: a receive and a send per round trip, awaited one at a time, allocate nothing —
+    /// on the socket and through a <see cref="ProactorStream"/> over it.
     /// Measured process-wide (continuations may run on other threads), over enough round trips that
     /// a single per-operation allocation would show as at least 24 bytes each.
     /// </summary>
-    [Test]
-    public async Task Steady_state_receive_and_send_allocate_nothing()
+    [TestCase(false)]
+    [TestCase(true)]
+    public async Task Steady_state_receive_and_send_allocate_nothing(bool throughStream)
     {
         var (client, server) = await Net.ConnectedPairAsync(Engine);
         using (client)
@@ -22,20 +24,41 @@ public abstract partial class ConformanceTests
             byte[] ping = new byte[64];
             byte[] serverBuffer = new byte[64];
             byte[] clientBuffer = new byte[64];
+            ProactorStream? clientStream = throughStream ? new ProactorStream(client) : null;
+            ProactorStream? serverStream = throughStream ? new ProactorStream(server) : null;
+
+            ValueTask<int> Receive(ProactorSocket socket, ProactorStream? stream, Memory<byte> buffer) =>
+                stream is null ? socket.ReceiveAsync(buffer) : stream.ReadAsync(buffer);
 
             async Task RoundTripsAsync(int count)
             {
                 for (int i = 0; i < count; i++)
                 {
-                    ValueTask<int> serverReceive = server.ReceiveAsync(serverBuffer);
-                    await client.SendAsync(ping);
+                    ValueTask<int> serverReceive = Receive(server, serverStream, serverBuffer);
+                    if (clientStream is null)
+                    {
+                        await client.SendAsync(ping);
+                    }
+                    else
+                    {
+                        await clientStream.WriteAsync(ping);
+                    }
+
                     int n = await serverReceive;
-                    ValueTask<int> clientReceive = client.ReceiveAsync(clientBuffer);
-                    await server.SendAsync(serverBuffer.AsMemory(0, n));
+                    ValueTask<int> clientReceive = Receive(client, clientStream, clientBuffer);
+                    if (serverStream is null)
+                    {
+                        await server.SendAsync(serverBuffer.AsMemory(0, n));
+                    }
+                    else
+                    {
+                        await serverStream.WriteAsync(serverBuffer.AsMemory(0, n));
+                    }
+
                     int m = await clientReceive;
                     while (m < n)
                     {
-                        m += await client.ReceiveAsync(clientBuffer.AsMemory(m));
+                        m += await Receive(client, clientStream, clientBuffer.AsMemory(m));
                     }
                 }
             }
