@@ -9,11 +9,12 @@ namespace Proactor.Linux;
 /// becomes ready; only the head may run, so completions keep submission order.
 /// </summary>
 /// <remarks>
-/// The lost-wake-up race: a submitter tries its syscall outside the lock and gets EAGAIN; if the
-/// readiness edge for the data that arrives right after is reported to the loop before the
-/// submitter enqueues, the loop finds an empty queue and the edge is gone. So the loop bumps
-/// <see cref="_sequence"/> for every readiness report, and a submitter that sees the number moved
-/// while it was trying tries again instead of enqueueing.
+/// A submitter that finds the queue empty tries its syscall at once, holding the lock, and
+/// enqueues under the same hold when it would block. Holding the lock across the try closes two
+/// races at once: a readiness report that arrives meanwhile waits for the lock and then finds the
+/// operation queued (no lost wake-up), and a second submitter from another thread queues behind
+/// it, so it can never write its bytes between the halves of a send the kernel took in part.
+/// The try is one non-blocking syscall; the loop holds the lock no longer than that itself.
 ///
 /// The loop executes queued operations while holding the lock (non-blocking syscalls, never a
 /// wait), which makes dequeue-and-complete an atomic transfer of ownership: an operation leaves
@@ -25,7 +26,6 @@ internal sealed class OperationQueue
     private readonly Lock _lock = new();
     private EmulatedOperation? _head;
     private EmulatedOperation? _tail;
-    private int _sequence;
     private bool _closed;
 
     /// <summary>True while an operation waits for readiness (read without the lock for interest updates).</summary>
@@ -38,49 +38,27 @@ internal sealed class OperationQueue
     public bool Submit(EmulatedOperation op, SafeSocketHandle handle, out bool becameNonEmpty)
     {
         becameNonEmpty = false;
-        while (true)
+        lock (_lock)
         {
-            int sequence;
-            lock (_lock)
+            if (_closed)
             {
-                if (_closed)
-                {
-                    op.Error = SocketError.OperationAborted;
-                    return false;
-                }
-
-                if (_head is not null)
-                {
-                    Append(op);
-                    return true;
-                }
-
-                sequence = _sequence;
-            }
-
-            // Fast path: nothing queued ahead, so try the syscall now, without the loop.
-            if (op.TryExecute(handle))
-            {
+                op.Error = SocketError.OperationAborted;
                 return false;
             }
 
-            lock (_lock)
+            if (_head is null)
             {
-                if (_closed)
+                // Fast path: nothing queued ahead, so try the syscall now, without the loop.
+                if (op.TryExecute(handle))
                 {
-                    op.Error = SocketError.OperationAborted;
                     return false;
                 }
 
-                if (_head is null && _sequence != sequence)
-                {
-                    continue; // readiness was reported while we tried: the next try may succeed
-                }
-
-                becameNonEmpty = _head is null;
-                Append(op);
-                return true;
+                becameNonEmpty = true;
             }
+
+            Append(op);
+            return true;
         }
     }
 
@@ -96,7 +74,6 @@ internal sealed class OperationQueue
         EmulatedOperation? doneTail = null;
         lock (_lock)
         {
-            _sequence++;
             while (_head is { } op && !_closed)
             {
                 if (!op.TryExecute(fd))

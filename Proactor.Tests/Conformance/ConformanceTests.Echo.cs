@@ -274,6 +274,23 @@ public abstract partial class ConformanceTests
     }
 
     [Test]
+    public async Task Sends_from_several_threads_at_once_each_arrive_whole()
+    {
+        var (client, server) = await Net.ConnectedPairAsync(Engine);
+        using (client)
+        using (server)
+        {
+            byte[][] blocks = await Net.SendWholeMessagesFromSeveralThreadsAsync(client, server);
+            for (int i = 0; i < blocks.Length; i++)
+            {
+                Assert.That(blocks[i].AsSpan().IndexOfAnyExcept(blocks[i][0]), Is.EqualTo(-1), $"message {i} is interleaved with another");
+            }
+
+            Assert.That(blocks.Select(b => b[0]), Is.EquivalentTo(Enumerable.Range(1, blocks.Length).Select(v => (byte)v)), "each message arrives once");
+        }
+    }
+
+    [Test]
     public async Task Sends_and_receives_may_be_outstanding_at_once_on_one_socket()
     {
         var (client, server) = await Net.ConnectedPairAsync(Engine);

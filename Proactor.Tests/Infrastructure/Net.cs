@@ -40,6 +40,46 @@ internal static class Net
         return (IPEndPoint)s.LocalEndPoint!;
     }
 
+    /// <summary>
+    /// Sends 1 MiB messages, each filled with its own byte value, from several threads at once on
+    /// <paramref name="sender"/>, and returns what <paramref name="receiver"/> got, split into
+    /// message-sized blocks in arrival order. Each message is far larger than a socket buffer, so
+    /// the kernel takes it in pieces: a send that completes only when all of it is written must
+    /// still arrive whole, never interleaved with another thread's message.
+    /// </summary>
+    public static async Task<byte[][]> SendWholeMessagesFromSeveralThreadsAsync(ProactorSocket sender, ProactorSocket receiver, int threads = 4, int messagesEach = 6)
+    {
+        const int Size = 1 << 20;
+        byte[] received = new byte[threads * messagesEach * Size];
+        Task receiving = ReceiveExactlyAsync(receiver, received);
+        using var start = new Barrier(threads);
+        var senders = new Task[threads];
+        for (int t = 0; t < threads; t++)
+        {
+            int thread = t;
+            senders[t] = Task.Run(async () =>
+            {
+                start.SignalAndWait();
+                for (int m = 0; m < messagesEach; m++)
+                {
+                    byte[] message = new byte[Size];
+                    message.AsSpan().Fill((byte)((thread * messagesEach) + m + 1));
+                    await sender.SendAsync(message);
+                }
+            });
+        }
+
+        await Task.WhenAll(senders).Timeout();
+        await receiving.Timeout();
+        var blocks = new byte[threads * messagesEach][];
+        for (int i = 0; i < blocks.Length; i++)
+        {
+            blocks[i] = received.AsSpan(i * Size, Size).ToArray();
+        }
+
+        return blocks;
+    }
+
     /// <summary>Receives exactly <paramref name="buffer"/>.Length bytes, or fails on early end.</summary>
     public static async Task ReceiveExactlyAsync(ProactorSocket socket, Memory<byte> buffer, CancellationToken ct = default)
     {
