@@ -17,8 +17,6 @@ public sealed class IocpConformanceTests : ConformanceTests
         EngineFactory.Create(new EngineOptions { Backend = BackendKind.Iocp });
 
     protected override int RuntimeBytesPerPendingAwait => IocpEnvironment.RuntimeBytesPerPendingAwait;
-
-    protected override (double P99Milliseconds, double MaxMilliseconds) DeadlineLatenessBudget => IocpEnvironment.DeadlineLatenessBudget;
 }
 
 /// <summary>The conformance suite on IOCP with continuations run on the completion thread.</summary>
@@ -31,8 +29,6 @@ public sealed class IocpInlineConformanceTests : ConformanceTests
         EngineFactory.Create(new EngineOptions { Backend = BackendKind.Iocp, Dispatch = CompletionDispatch.Inline });
 
     protected override int RuntimeBytesPerPendingAwait => IocpEnvironment.RuntimeBytesPerPendingAwait;
-
-    protected override (double P99Milliseconds, double MaxMilliseconds) DeadlineLatenessBudget => IocpEnvironment.DeadlineLatenessBudget;
 }
 
 /// <summary>The one place where the IOCP fixtures say how their environment differs.</summary>
@@ -51,16 +47,6 @@ internal static class IocpEnvironment
     /// the backend's; on Windows proper nothing is subtracted, so the test stays as strict as on Linux.
     /// </summary>
     public static int RuntimeBytesPerPendingAwait => IsWine ? 32 : 0;
-
-    /// <summary>
-    /// Under Wine the engine's deadlines fire with a median lateness of about 0.05 ms, but Wine's
-    /// thread scheduling adds a tail: across repeated runs on an idle 2-core machine the p99 ranged
-    /// from 2 to 11 ms and the worst from 4 to 32 ms. On Windows proper a completion-port wait is
-    /// quantized to the system timer tick (15.6 ms unless a process raises the resolution), so a
-    /// deadline may wait for the next tick; that budget is reasoned, not measured here.
-    /// </summary>
-    public static (double P99Milliseconds, double MaxMilliseconds) DeadlineLatenessBudget =>
-        IsWine ? (25.0, 100.0) : (20.0, 50.0);
 }
 
 /// <summary>What only the IOCP backend has: its completion mode, and the Windows leak check's reach.</summary>

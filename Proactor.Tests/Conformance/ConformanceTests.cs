@@ -53,14 +53,6 @@ public abstract partial class ConformanceTests
     /// </summary>
     protected virtual int RuntimeBytesPerPendingAwait => 0;
 
-    /// <summary>
-    /// How late the engine's deadlines may fire: the 99th percentile and the worst of 10 000. The
-    /// engine wakes at the earliest deadline, so what remains is the OS's wait precision and thread
-    /// scheduling: a few milliseconds on Linux. A fixture whose OS truly keeps time more coarsely
-    /// overrides this and says why (the IOCP fixtures: see <c>IocpEnvironment</c>).
-    /// </summary>
-    protected virtual (double P99Milliseconds, double MaxMilliseconds) DeadlineLatenessBudget => (5.0, 50.0);
-
     /// <summary>A second engine of the same backend, disposed by the caller.</summary>
     protected ProactorEngine CreateSecondEngine() => CreateEngine();
 }
