@@ -42,6 +42,8 @@ internal static class Program
                                                 run one echo server until Ctrl+C / SIGTERM
           micro [filter] [BenchmarkDotNet options]
                                                 per-operation micro-benchmarks ([MemoryDiagnoser])
+          timers [--count N] [--spread T] [--rounds R] [--backends a,b]
+                                                how late the engines' deadlines fire (percentiles)
         """;
 
     public static async Task<int> Main(string[] args)
@@ -88,8 +90,10 @@ internal static class Program
                     return await LoadGenCommand.RunAsync();
                 case "micro":
                     return MicroCommand.Run(rest);
+                case "timers":
+                    return await Timers.TimersCommand.RunAsync(rest);
                 default:
-                    throw new UsageException($"unknown command '{args[0]}'; commands: compare, serve, micro (see 'help').");
+                    throw new UsageException($"unknown command '{args[0]}'; commands: compare, serve, micro, timers (see 'help').");
             }
         }
         catch (UsageException e)

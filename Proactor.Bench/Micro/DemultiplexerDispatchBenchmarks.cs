@@ -70,7 +70,7 @@ public class DemultiplexerDispatchBenchmarks
             int tracked = 0;
             for (int i = 0; i < calls; i++)
             {
-                Demux.SetInterest(3, (ulong)i, Interest.Read);
+                Demux.SetInterest(3, (ulong)i, Interest.Read, Interest.Read);
                 if (EpollDemultiplexer.TracksInterest)
                 {
                     tracked++;
@@ -104,7 +104,7 @@ public class DemultiplexerDispatchBenchmarks
             int tracked = 0;
             for (int i = 0; i < calls; i++)
             {
-                Demux.SetInterest(3, (ulong)i, Interest.Read);
+                Demux.SetInterest(3, (ulong)i, Interest.Read, Interest.Read);
                 if (TDemux.TracksInterest)
                 {
                     tracked++;
@@ -138,7 +138,7 @@ public class DemultiplexerDispatchBenchmarks
             int tracked = 0;
             for (int i = 0; i < calls; i++)
             {
-                Demux.SetInterest(3, (ulong)i, Interest.Read);
+                Demux.SetInterest(3, (ulong)i, Interest.Read, Interest.Read);
                 tracked++;
             }
 

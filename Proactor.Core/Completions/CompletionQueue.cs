@@ -11,9 +11,10 @@ namespace Proactor;
 /// direction, in submission order). No awaits are involved per operation.
 /// </summary>
 /// <remarks>
-/// Every submitted operation posts exactly one completion, also when it fails, is cancelled or is
-/// aborted by closing its socket. A buffer handed to a submit method belongs to the engine until
-/// its completion has been read.
+/// Every operation a submit method accepted posts exactly one completion, also when it fails, is
+/// cancelled or is aborted by closing its socket. A submit method that throws (bad arguments, a
+/// disposed socket) accepted nothing and posts nothing. A buffer handed to a submit method belongs
+/// to the engine until its completion has been read.
 /// </remarks>
 public sealed class CompletionQueue
 {

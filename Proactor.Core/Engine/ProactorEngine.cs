@@ -79,16 +79,40 @@ public abstract partial class ProactorEngine : IDisposable
     /// Callable from any thread.</summary>
     internal abstract void WakeLoop();
 
-    /// <summary>Schedules <paramref name="entry"/> on the loop, <paramref name="dueIn"/> from now.</summary>
-    internal void ScheduleTimer(TimerEntry entry, TimeSpan dueIn)
+    /// <summary>Schedules <paramref name="entry"/> on the loop, <paramref name="dueIn"/> from now
+    /// (replacing its previous deadline). Callable from any thread.</summary>
+    internal TimerScheduleResult ScheduleTimer(TimerEntry entry, TimeSpan dueIn)
     {
-        if (Timers.Schedule(entry, TimerQueue.Now + TimerQueue.ToTicks(dueIn)))
+        TimerScheduleResult result = Timers.Schedule(entry, TimerQueue.DueAfter(dueIn));
+        if (result == TimerScheduleResult.Earliest)
         {
             WakeLoop();
         }
+
+        return result;
     }
 
-    /// <summary>Stops the engine and releases its resources.</summary>
+    /// <summary>How long <see cref="Dispose()"/> waits for an engine thread before it reports and
+    /// returns (a continuation blocking an inline loop must not hang the disposing thread for good).</summary>
+    private protected static readonly TimeSpan ThreadJoinBound = TimeSpan.FromSeconds(10);
+
+    /// <summary>Joins an engine thread within <see cref="ThreadJoinBound"/>; reports one that does
+    /// not stop through <see cref="EngineOptions.Warning"/>. Returns whether it stopped.</summary>
+    private protected bool JoinEngineThread(Thread thread)
+    {
+        if (thread == Thread.CurrentThread || thread.Join(ThreadJoinBound))
+        {
+            return true;
+        }
+
+        Warn("dispose-join",
+            $"Proactor: the {Name} engine thread '{thread.Name}' did not stop within {ThreadJoinBound.TotalSeconds:F0} s of Dispose " +
+            "(an inline continuation blocking it?); Dispose returned without it.");
+        return false;
+    }
+
+    /// <summary>Stops the engine and releases its resources. A pending <see cref="Delay"/> then
+    /// fails with <see cref="ObjectDisposedException"/>.</summary>
     public void Dispose()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0)
@@ -97,6 +121,13 @@ public abstract partial class ProactorEngine : IDisposable
         }
 
         Dispose(disposing: true);
+
+        // No deadline fires after this: the ones still pending learn that the engine is gone.
+        foreach (TimerEntry entry in Timers.Close())
+        {
+            entry.InvokeClosed();
+        }
+
         GC.SuppressFinalize(this);
     }
 

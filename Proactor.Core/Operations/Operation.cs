@@ -275,7 +275,7 @@ internal abstract class Operation : IValueTaskSource<int>, IValueTaskSource, IVa
         if (_timeoutScheduled)
         {
             // Waits for a timeout callback running on another thread, so it cannot reach the next use.
-            _timeoutEntry!.Cancel();
+            Owner.Engine.Timers.Cancel(_timeoutEntry!);
             _timeoutScheduled = false;
         }
 

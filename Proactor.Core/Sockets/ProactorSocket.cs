@@ -221,6 +221,11 @@ public sealed partial class ProactorSocket : IDisposable
 
     /// <summary>Connects to <paramref name="remoteEndPoint"/>, failing with
     /// <see cref="SocketError.TimedOut"/> after <paramref name="timeout"/>.</summary>
+    /// <remarks>
+    /// As with <see cref="Socket"/>, a connect that timed out or was cancelled leaves the socket
+    /// unusable: the OS may still be completing the handshake, and a second connect on it fails
+    /// (<see cref="SocketError.AlreadyInProgress"/> or similar). Dispose it and connect a new socket.
+    /// </remarks>
     /// <exception cref="ArgumentNullException"><paramref name="remoteEndPoint"/> is null.</exception>
     /// <exception cref="ArgumentException">The end point is not an <see cref="IPEndPoint"/> of the socket's family.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeout"/> is zero or negative (other than infinite).</exception>

@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.Diagnostics;
 using System.Threading;
 
@@ -11,53 +12,104 @@ namespace Proactor;
 /// scheduling and cancelling cost O(log n).
 /// </summary>
 /// <remarks>
-/// Entries are cancelled lazily: cancelling flips the entry's state and leaves its heap node,
-/// which is dropped when it reaches the top (a node remembers the entry's sequence number at
-/// scheduling time, so a reused entry never fires for a stale node).
+/// Each entry remembers its index in the heap, so cancelling removes its node at once: the heap
+/// holds exactly the live deadlines (a lazily cancelled design kept every completed operation's
+/// timeout until it reached the top: unbounded growth behind one long deadline).
+///
+/// Callbacks run on the thread that calls <see cref="RunDue"/> (the loop), outside the lock, and
+/// may schedule or cancel entries, their own included. Due times saturate: a deadline beyond the
+/// clock's range never fires rather than overflowing into the past.
 /// </remarks>
 internal sealed class TimerQueue
 {
     private readonly Lock _lock = new();
-    private Node[] _heap = new Node[64];
+    private TimerEntry[] _heap = new TimerEntry[64];
     private int _count;
-
-    private struct Node
-    {
-        public long Due;
-        public long Order; // ties fire in scheduling order
-        public TimerEntry Entry;
-        public int Sequence;
-    }
-
     private long _order;
+    private bool _closed;
 
-    /// <summary>Live and lazily cancelled nodes (for tests and metrics).</summary>
+    /// <summary>Live (scheduled, not yet fired or cancelled) deadlines.</summary>
     public int Count => Volatile.Read(ref _count);
 
     public static long Now => Stopwatch.GetTimestamp();
 
-    public static long ToTicks(TimeSpan span) =>
-        span <= TimeSpan.Zero ? 0 : (long)Math.Ceiling(span.TotalSeconds * Stopwatch.Frequency);
+    /// <summary>The Stopwatch timestamp <paramref name="span"/> from now; <see cref="long.MaxValue"/>
+    /// (never) when that lies beyond the clock's range.</summary>
+    public static long DueAfter(TimeSpan span)
+    {
+        long now = Now;
+        if (span <= TimeSpan.Zero)
+        {
+            return now;
+        }
+
+        double ticks = Math.Ceiling(span.TotalSeconds * Stopwatch.Frequency);
+        return ticks >= (double)(long.MaxValue - now) ? long.MaxValue : now + (long)ticks;
+    }
 
     /// <summary>
-    /// Schedules <paramref name="entry"/> to fire at <paramref name="due"/> (Stopwatch ticks).
-    /// Returns true when it became the earliest deadline, so the loop must be woken to shorten its wait.
+    /// Schedules <paramref name="entry"/> to fire at <paramref name="due"/> (Stopwatch ticks),
+    /// replacing its previous deadline if it had one.
     /// </summary>
-    public bool Schedule(TimerEntry entry, long due)
+    public TimerScheduleResult Schedule(TimerEntry entry, long due)
     {
         lock (_lock)
         {
-            int sequence = entry.BeginSchedule();
+            if (_closed)
+            {
+                return TimerScheduleResult.Closed;
+            }
+
+            if (entry.HeapIndex >= 0)
+            {
+                RemoveAt(entry.HeapIndex);
+            }
+
             if (_count == _heap.Length)
             {
                 Array.Resize(ref _heap, _heap.Length * 2);
             }
 
-            int i = _count++;
-            _heap[i] = new Node { Due = due, Order = _order++, Entry = entry, Sequence = sequence };
+            entry.Due = due;
+            entry.Order = _order++;
+            int i = _count;
+            Volatile.Write(ref _count, _count + 1);
+            Place(entry, i);
             SiftUp(i);
-            return _heap[0].Entry == entry && _heap[0].Sequence == sequence;
+            return _heap[0] == entry ? TimerScheduleResult.Earliest : TimerScheduleResult.Scheduled;
         }
+    }
+
+    /// <summary>
+    /// Cancels <paramref name="entry"/>'s deadline. Returns true when it will not fire. When its
+    /// callback is running on another thread, waits for it to return first, so the caller may
+    /// recycle what the callback touches; on the firing thread itself (a callback cancelling its
+    /// own entry) it does not wait. Callbacks are short and never wait for a user thread, so the
+    /// wait is bounded by the loop, never the other way round.
+    /// </summary>
+    public bool Cancel(TimerEntry entry)
+    {
+        lock (_lock)
+        {
+            if (entry.HeapIndex >= 0)
+            {
+                RemoveAt(entry.HeapIndex);
+                return true;
+            }
+
+            if (!entry.Firing || entry.FiringThread == Environment.CurrentManagedThreadId)
+            {
+                return false;
+            }
+        }
+
+        var spinner = new SpinWait();
+        while (Volatile.Read(ref entry.Firing))
+        {
+            spinner.SpinOnce();
+        }
+
+        return false;
     }
 
     /// <summary>Milliseconds the loop may wait before the earliest deadline: -1 when there is none.</summary>
@@ -65,12 +117,7 @@ internal sealed class TimerQueue
     {
         lock (_lock)
         {
-            while (_count > 0 && !_heap[0].Entry.IsScheduled(_heap[0].Sequence))
-            {
-                Pop();
-            }
-
-            if (_count == 0)
+            if (_count == 0 || _heap[0].Due == long.MaxValue)
             {
                 return -1;
             }
@@ -81,8 +128,15 @@ internal sealed class TimerQueue
                 return 0;
             }
 
-            // Round up: waking a little late is allowed, firing early is not.
-            long ms = (remaining * 1000 + Stopwatch.Frequency - 1) / Stopwatch.Frequency;
+            // Round up: waking a little late is allowed, firing early is not. Past int.MaxValue ms
+            // (~24.8 days) the loop waits that long and asks again.
+            long frequency = Stopwatch.Frequency;
+            if (remaining / frequency >= int.MaxValue / 1000)
+            {
+                return int.MaxValue;
+            }
+
+            long ms = ((remaining * 1000) + frequency - 1) / frequency;
             return (int)Math.Min(ms, int.MaxValue);
         }
     }
@@ -94,66 +148,110 @@ internal sealed class TimerQueue
         while (true)
         {
             TimerEntry entry;
-            int sequence;
             lock (_lock)
             {
-                if (_count == 0)
+                if (_count == 0 || _heap[0].Due > Now)
                 {
                     return fired;
                 }
 
-                ref Node top = ref _heap[0];
-                if (top.Entry.IsScheduled(top.Sequence) && top.Due > Now)
-                {
-                    return fired;
-                }
-
-                entry = top.Entry;
-                sequence = top.Sequence;
-                Pop();
+                entry = _heap[0];
+                RemoveAt(0);
+                entry.FiringThread = Environment.CurrentManagedThreadId;
+                Volatile.Write(ref entry.Firing, true);
             }
 
-            if (entry.TryFire(sequence))
+            try
             {
-                fired++;
+                entry.Invoke();
             }
+            finally
+            {
+                // Only the firing flag is cleared: a callback that rescheduled its own entry has put
+                // it back in the heap, and that new deadline stands.
+                Volatile.Write(ref entry.Firing, false);
+            }
+
+            fired++;
         }
     }
 
-    private void Pop()
+    /// <summary>
+    /// The engine is gone: no deadline will fire any more. Returns the entries that were still
+    /// scheduled; later <see cref="Schedule"/> calls report <see cref="TimerScheduleResult.Closed"/>.
+    /// </summary>
+    public List<TimerEntry> Close()
     {
-        _count--;
-        _heap[0] = _heap[_count];
-        _heap[_count] = default;
-        if (_count > 0)
+        lock (_lock)
         {
-            SiftDown(0);
+            _closed = true;
+            var pending = new List<TimerEntry>(_count);
+            for (int i = 0; i < _count; i++)
+            {
+                _heap[i].HeapIndex = -1;
+                pending.Add(_heap[i]);
+                _heap[i] = null!;
+            }
+
+            Volatile.Write(ref _count, 0);
+            return pending;
         }
     }
 
-    private static bool Earlier(in Node a, in Node b) => a.Due < b.Due || (a.Due == b.Due && a.Order < b.Order);
+    private void Place(TimerEntry entry, int i)
+    {
+        _heap[i] = entry;
+        entry.HeapIndex = i;
+    }
+
+    private void RemoveAt(int i)
+    {
+        TimerEntry removed = _heap[i];
+        removed.HeapIndex = -1;
+        int last = _count - 1;
+        Volatile.Write(ref _count, last);
+        if (i == last)
+        {
+            _heap[last] = null!;
+            return;
+        }
+
+        TimerEntry moved = _heap[last];
+        _heap[last] = null!;
+        Place(moved, i);
+        if (i > 0 && Earlier(moved, _heap[(i - 1) >> 1]))
+        {
+            SiftUp(i);
+        }
+        else
+        {
+            SiftDown(i);
+        }
+    }
+
+    private static bool Earlier(TimerEntry a, TimerEntry b) => a.Due < b.Due || (a.Due == b.Due && a.Order < b.Order);
 
     private void SiftUp(int i)
     {
-        Node node = _heap[i];
+        TimerEntry entry = _heap[i];
         while (i > 0)
         {
             int parent = (i - 1) >> 1;
-            if (!Earlier(node, _heap[parent]))
+            if (!Earlier(entry, _heap[parent]))
             {
                 break;
             }
 
-            _heap[i] = _heap[parent];
+            Place(_heap[parent], i);
             i = parent;
         }
 
-        _heap[i] = node;
+        Place(entry, i);
     }
 
     private void SiftDown(int i)
     {
-        Node node = _heap[i];
+        TimerEntry entry = _heap[i];
         while (true)
         {
             int child = (2 * i) + 1;
@@ -167,97 +265,67 @@ internal sealed class TimerQueue
                 child++;
             }
 
-            if (!Earlier(_heap[child], node))
+            if (!Earlier(_heap[child], entry))
             {
                 break;
             }
 
-            _heap[i] = _heap[child];
+            Place(_heap[child], i);
             i = child;
         }
 
-        _heap[i] = node;
+        Place(entry, i);
     }
 }
 
+/// <summary>What <see cref="TimerQueue.Schedule"/> did.</summary>
+internal enum TimerScheduleResult
+{
+    /// <summary>Scheduled behind an earlier deadline: the loop's current wait is short enough.</summary>
+    Scheduled,
+
+    /// <summary>Scheduled as the earliest deadline: the loop must be woken to shorten its wait.</summary>
+    Earliest,
+
+    /// <summary>The engine is gone: the entry was not scheduled and will never fire.</summary>
+    Closed,
+}
+
 /// <summary>
-/// One reusable deadline: scheduled, then fired by the loop or cancelled, then scheduled again.
-/// Cancel waits for a callback already running on another thread, so after Cancel returns the
-/// callback's state may be recycled (an operation uses this for its timeout).
+/// One reusable deadline of a <see cref="TimerQueue"/>: scheduled, then fired by the loop or
+/// cancelled, then scheduled again. Its heap position and firing state are guarded by the queue's lock.
 /// </summary>
-/// <remarks>
-/// State: Idle --Schedule--> Scheduled --TryFire--> Firing --> Idle
-///                                     \--Cancel--> Idle (the heap node goes stale)
-/// </remarks>
 internal sealed class TimerEntry
 {
-    private const int Idle = 0;
-    private const int Scheduled = 1;
-    private const int Firing = 2;
-
     private readonly Action<object?> _callback;
+    private readonly Action<object?>? _closed;
     private readonly object? _state;
-    private int _status;
-    private int _sequence;
-    private int _firingThread;
 
-    public TimerEntry(Action<object?> callback, object? state)
+    /// <param name="callback">Runs on the loop when the deadline is reached.</param>
+    /// <param name="state">Passed to both callbacks.</param>
+    /// <param name="closed">Runs instead, on the disposing thread, when the engine is disposed while
+    /// the deadline is pending (null: the entry is simply dropped).</param>
+    public TimerEntry(Action<object?> callback, object? state, Action<object?>? closed = null)
     {
         _callback = callback;
         _state = state;
+        _closed = closed;
     }
 
-    internal int BeginSchedule()
-    {
-        int sequence = Interlocked.Increment(ref _sequence);
-        Volatile.Write(ref _status, Scheduled);
-        return sequence;
-    }
+    /// <summary>Index in the heap, -1 when not scheduled.</summary>
+    internal int HeapIndex = -1;
 
-    internal bool IsScheduled(int sequence) =>
-        Volatile.Read(ref _status) == Scheduled && Volatile.Read(ref _sequence) == sequence;
+    internal long Due;
 
-    internal bool TryFire(int sequence)
-    {
-        if (Volatile.Read(ref _sequence) != sequence ||
-            Interlocked.CompareExchange(ref _status, Firing, Scheduled) != Scheduled)
-        {
-            return false;
-        }
+    /// <summary>Ties fire in scheduling order.</summary>
+    internal long Order;
 
-        _firingThread = Environment.CurrentManagedThreadId;
-        try
-        {
-            _callback(_state);
-        }
-        finally
-        {
-            _firingThread = 0;
-            Volatile.Write(ref _status, Idle);
-        }
+    /// <summary>True while the loop runs the callback (outside the queue's lock).</summary>
+    internal bool Firing;
 
-        return true;
-    }
+    internal int FiringThread;
 
-    /// <summary>Cancels a scheduled firing. Returns true when it will not fire (it had not started).</summary>
-    public bool Cancel()
-    {
-        if (Interlocked.CompareExchange(ref _status, Idle, Scheduled) == Scheduled)
-        {
-            return true;
-        }
+    internal void Invoke() => _callback(_state);
 
-        // Firing on another thread: wait, so the caller may recycle what the callback touches.
-        // On the firing thread itself (the callback cancels its own timer) there is nothing to wait for.
-        if (Volatile.Read(ref _status) == Firing && _firingThread != Environment.CurrentManagedThreadId)
-        {
-            var spinner = new SpinWait();
-            while (Volatile.Read(ref _status) == Firing)
-            {
-                spinner.SpinOnce();
-            }
-        }
-
-        return false;
-    }
+    internal void InvokeClosed() => _closed?.Invoke(_state);
 }

@@ -25,7 +25,10 @@ internal struct EpollDemultiplexer : IDemultiplexer
         _core.Control(Interop.Sys.EPOLL_CTL_ADD, fd, key,
             Interop.Sys.EPOLLIN | Interop.Sys.EPOLLOUT | Interop.Sys.EPOLLRDHUP | Interop.Sys.EPOLLET);
 
-    public readonly void SetInterest(int fd, ulong key, Interest interest)
+    public readonly void AttachWaker(EventFdWaker waker) =>
+        _core.Control(Interop.Sys.EPOLL_CTL_ADD, waker.Fd, IDemultiplexer.WakeKey, Interop.Sys.EPOLLIN | Interop.Sys.EPOLLET);
+
+    public readonly void SetInterest(int fd, ulong key, Interest previous, Interest interest)
     {
         // Edge-triggered registrations cover both directions for the socket's lifetime.
     }
@@ -39,7 +42,10 @@ internal struct EpollDemultiplexer : IDemultiplexer
 
 /// <summary>
 /// epoll, level-triggered: a socket is watched only for the directions that have operations
-/// queued, re-armed with <c>EPOLL_CTL_MOD</c> as queues fill and drain.
+/// queued, re-armed with <c>EPOLL_CTL_MOD</c> as queues fill and drain. A socket with nothing
+/// queued is not in the interest list at all (<c>EPOLL_CTL_DEL</c>), as libuv does: epoll reports
+/// EPOLLERR and EPOLLHUP whatever the mask, so an idle socket whose peer reset it would otherwise
+/// be reported on every wait and spin the loop.
 /// </summary>
 [SupportedOSPlatform("linux")]
 internal struct EpollLevelDemultiplexer : IDemultiplexer
@@ -52,11 +58,28 @@ internal struct EpollLevelDemultiplexer : IDemultiplexer
 
     public readonly string Name => "epoll-lt";
 
-    public readonly void Register(int fd, ulong key, Interest interest) =>
-        _core.Control(Interop.Sys.EPOLL_CTL_ADD, fd, key, ToEvents(interest));
+    public readonly void Register(int fd, ulong key, Interest interest)
+    {
+        if (interest != Interest.None)
+        {
+            _core.Control(Interop.Sys.EPOLL_CTL_ADD, fd, key, ToEvents(interest));
+        }
+    }
 
-    public readonly void SetInterest(int fd, ulong key, Interest interest) =>
-        _core.Control(Interop.Sys.EPOLL_CTL_MOD, fd, key, ToEvents(interest));
+    public readonly void AttachWaker(EventFdWaker waker) =>
+        _core.Control(Interop.Sys.EPOLL_CTL_ADD, waker.Fd, IDemultiplexer.WakeKey, Interop.Sys.EPOLLIN);
+
+    public readonly void SetInterest(int fd, ulong key, Interest previous, Interest interest)
+    {
+        if (interest == Interest.None)
+        {
+            _core.Remove(fd);
+        }
+        else
+        {
+            _core.Control(previous == Interest.None ? Interop.Sys.EPOLL_CTL_ADD : Interop.Sys.EPOLL_CTL_MOD, fd, key, ToEvents(interest));
+        }
+    }
 
     public readonly void Unregister(int fd, ulong key) => _core.Remove(fd);
 
@@ -84,21 +107,52 @@ internal unsafe struct EpollCore
         _events = (byte*)NativeMemory.AllocZeroed((nuint)(maxEvents * Interop.EpollEvent.Size));
     }
 
+    // Control and Remove may run on any thread, also while the engine shuts down: a reference on
+    // the epoll handle keeps its descriptor number from being closed (and reused) under the call.
     public readonly void Control(int op, int fd, ulong key, uint events)
     {
         Interop.EpollEvent ev = default;
         Interop.EpollEvent.Write((byte*)&ev, events, key);
-        if (Interop.Sys.EpollCtl(_epoll.Fd, op, fd, &ev) != 0)
+        bool added = false;
+        try
         {
-            int errno = Interop.Errno.Last;
-            throw new SocketException((int)Interop.Errno.ToSocketError(errno));
+            _epoll.DangerousAddRef(ref added);
+            if (Interop.Sys.EpollCtl(_epoll.Fd, op, fd, &ev) != 0)
+            {
+                int errno = Interop.Errno.Last;
+                throw new SocketException((int)Interop.Errno.ToSocketError(errno));
+            }
+        }
+        finally
+        {
+            if (added)
+            {
+                _epoll.DangerousRelease();
+            }
         }
     }
 
     public readonly void Remove(int fd)
     {
-        // ENOENT/EBADF here mean the registration is already gone; nothing to undo.
-        Interop.Sys.EpollCtl(_epoll.Fd, Interop.Sys.EPOLL_CTL_DEL, fd, null);
+        bool added = false;
+        try
+        {
+            _epoll.DangerousAddRef(ref added);
+
+            // ENOENT/EBADF here mean the registration is already gone; nothing to undo.
+            Interop.Sys.EpollCtl(_epoll.Fd, Interop.Sys.EPOLL_CTL_DEL, fd, null);
+        }
+        catch (ObjectDisposedException)
+        {
+            // The engine closed its epoll instance: every registration went with it.
+        }
+        finally
+        {
+            if (added)
+            {
+                _epoll.DangerousRelease();
+            }
+        }
     }
 
     public readonly int Wait(Span<ReadyEvent> events, int timeoutMilliseconds)

@@ -41,6 +41,9 @@ internal struct ReadyEvent
 /// </remarks>
 internal interface IDemultiplexer : IDisposable
 {
+    /// <summary>The key under which the engine's waker is reported.</summary>
+    const ulong WakeKey = ulong.MaxValue;
+
     /// <summary>
     /// False for an edge-triggered source where a descriptor is registered once for both directions
     /// and never re-armed; true when interest must follow the queues (level-triggered sources would
@@ -55,8 +58,14 @@ internal interface IDemultiplexer : IDisposable
     /// (ignored by sources that do not track interest).</summary>
     void Register(int fd, ulong key, Interest interest);
 
-    /// <summary>Changes the directions <paramref name="fd"/> is watched for.</summary>
-    void SetInterest(int fd, ulong key, Interest interest);
+    /// <summary>Registers the engine's waker under <see cref="WakeKey"/>, watched for reading for
+    /// the engine's lifetime. A source that must interrupt its own wait when its set changes
+    /// (poll, select) wakes through it.</summary>
+    void AttachWaker(EventFdWaker waker);
+
+    /// <summary>Changes the directions <paramref name="fd"/> is watched for, from
+    /// <paramref name="previous"/> (as last set) to <paramref name="interest"/>.</summary>
+    void SetInterest(int fd, ulong key, Interest previous, Interest interest);
 
     /// <summary>Stops watching <paramref name="fd"/>. Must be called before the descriptor closes.</summary>
     void Unregister(int fd, ulong key);

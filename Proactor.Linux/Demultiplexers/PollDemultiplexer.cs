@@ -21,7 +21,9 @@ internal readonly struct PollDemultiplexer : IDemultiplexer
 
     public void Register(int fd, ulong key, Interest interest) => _core.Table.Register(fd, key, interest);
 
-    public void SetInterest(int fd, ulong key, Interest interest) => _core.Table.SetInterest(fd, interest);
+    public void AttachWaker(EventFdWaker waker) => _core.Table.AttachWaker(waker);
+
+    public void SetInterest(int fd, ulong key, Interest previous, Interest interest) => _core.Table.SetInterest(fd, interest);
 
     public void Unregister(int fd, ulong key) => _core.Table.Unregister(fd);
 

@@ -17,29 +17,24 @@ namespace Proactor.Linux;
 /// <item>every change that alters the watched set bumps <see cref="_version"/>, and the loop takes a
 /// new snapshot whenever the version moved;</item>
 /// <item>between <see cref="BeginWait"/> and <see cref="EndWait"/> the loop counts as blocked, and
-/// the first change in that window writes the engine's eventfd (registered under
-/// <see cref="WakeKey"/>), which is in the snapshot, so the wait returns and the next one re-reads.
-/// The change lands before the write under one lock, so there is no window in which a change is
-/// made but neither seen by the snapshot nor announced by a wake. A change made on the loop thread
-/// itself, or while the loop is busy dispatching, needs no wake: the next wait re-reads.</item>
+/// the first change in that window wakes the loop through the engine's <see cref="EventFdWaker"/>
+/// (its eventfd is in the snapshot), so the wait returns and the next one re-reads. The change
+/// lands before the wake under one lock, so there is no window in which a change is made but
+/// neither seen by the snapshot nor announced by a wake. A change made on the loop thread itself,
+/// or while the loop is busy dispatching, needs no wake: the next wait re-reads.</item>
 /// </list>
-/// The eventfd is written under the lock because the engine closes it right after disposing the
-/// demultiplexer; <see cref="Dispose"/> takes the same lock, so no write can reach a closed (or
-/// reused) descriptor number. The engine reads the eventfd when it sees the wake key, so the wake
-/// leaves nothing behind that would make the next wait return at once: an idle loop stays blocked.
+/// The waker is the engine's one wake-up: it keeps the descriptor alive while it writes and is
+/// drained by the engine like any other wake, so an idle loop stays blocked.
 /// </remarks>
 [SupportedOSPlatform("linux")]
 internal sealed unsafe class PollingTable
 {
-    /// <summary>The key under which <see cref="EmulatedEngine{TDemux}"/> registers its wake eventfd.</summary>
-    public const ulong WakeKey = ulong.MaxValue;
-
     private readonly Lock _lock = new();
     private readonly Dictionary<int, int> _indexByFd = new();
     private PollingRegistration[] _entries = new PollingRegistration[64];
     private int _count;
     private int _version;
-    private int _wakeFd = -1;
+    private EventFdWaker? _waker;
     private bool _waiting;
     private bool _wakeWritten;
     private bool _disposed;
@@ -60,15 +55,20 @@ internal sealed unsafe class PollingTable
             }
 
             _entries[_count++] = new PollingRegistration { Fd = fd, Key = key, Interest = interest };
-            if (key == WakeKey)
-            {
-                _wakeFd = fd;
-            }
-
             if (interest != Interest.None)
             {
                 ChangedLocked();
             }
+        }
+    }
+
+    /// <summary>Registers the engine's waker (watched for reading) and wakes through it from now on.</summary>
+    public void AttachWaker(EventFdWaker waker)
+    {
+        Register(waker.Fd, IDemultiplexer.WakeKey, Interest.Read);
+        lock (_lock)
+        {
+            _waker = waker;
         }
     }
 
@@ -96,10 +96,6 @@ internal sealed unsafe class PollingTable
             }
 
             Interest had = _entries[index].Interest;
-            if (_entries[index].Fd == _wakeFd)
-            {
-                _wakeFd = -1;
-            }
 
             // Swap-remove keeps the table dense; order does not matter (fairness comes from the
             // rotating scan in the demultiplexers).
@@ -181,21 +177,20 @@ internal sealed unsafe class PollingTable
         lock (_lock)
         {
             _disposed = true;
-            _wakeFd = -1;
+            _waker = null;
         }
     }
 
     private void ChangedLocked()
     {
         _version++;
-        if (!_waiting || _wakeWritten || _wakeFd < 0)
+        if (!_waiting || _wakeWritten || _waker is null)
         {
             return;
         }
 
-        // One write per wait is enough: the eventfd stays readable until the engine reads it.
+        // One wake per wait is enough: the eventfd stays readable until the engine drains it.
         _wakeWritten = true;
-        ulong one = 1;
-        Interop.Sys.Write(_wakeFd, &one, sizeof(ulong));
+        _waker.Wake();
     }
 }

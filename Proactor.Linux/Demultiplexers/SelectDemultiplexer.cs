@@ -32,7 +32,17 @@ internal readonly struct SelectDemultiplexer : IDemultiplexer
         _core.Table.Register(fd, key, interest);
     }
 
-    public void SetInterest(int fd, ulong key, Interest interest) => _core.Table.SetInterest(fd, interest);
+    public void AttachWaker(EventFdWaker waker)
+    {
+        if ((uint)waker.Fd >= Interop.Sys.FD_SETSIZE)
+        {
+            ThrowBeyondFdSetSize(waker.Fd);
+        }
+
+        _core.Table.AttachWaker(waker);
+    }
+
+    public void SetInterest(int fd, ulong key, Interest previous, Interest interest) => _core.Table.SetInterest(fd, interest);
 
     public void Unregister(int fd, ulong key) => _core.Table.Unregister(fd);
 

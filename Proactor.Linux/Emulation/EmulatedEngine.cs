@@ -12,18 +12,16 @@ namespace Proactor.Linux;
 /// readiness. Generic over the demultiplexer struct, so the loop calls it directly.
 /// </summary>
 [SupportedOSPlatform("linux")]
-internal sealed unsafe class EmulatedEngine<TDemux> : ProactorEngine where TDemux : struct, IDemultiplexer
+internal sealed class EmulatedEngine<TDemux> : ProactorEngine where TDemux : struct, IDemultiplexer
 {
-    private const ulong WakeKey = ulong.MaxValue;
-
     private readonly SocketTable<EmulatedSocket<TDemux>> _sockets = new();
     private readonly ConcurrentQueue<(Action<object?> Action, object? State)> _posted = new();
-    private readonly SafeFileDescriptorHandle _wakeFd;
+    private readonly EventFdWaker _waker;
     private readonly Thread _thread;
     private readonly Lock _registrationLock = new();
     private TDemux _demux;
     private volatile bool _stopping;
-    private int _wakePending;
+    private int _loopExited;
     private bool _registrationsClosed;
 
     public EmulatedEngine(EngineOptions options, BackendKind backend, TDemux demux)
@@ -33,13 +31,12 @@ internal sealed unsafe class EmulatedEngine<TDemux> : ProactorEngine where TDemu
         _demux = demux;
         try
         {
-            _wakeFd = SafeFileDescriptorHandle.FromResult(
-                Interop.Sys.EventFd(0, Interop.Sys.EFD_NONBLOCK | Interop.Sys.EFD_CLOEXEC), "eventfd");
-            _demux.Register(_wakeFd.Fd, WakeKey, Interest.Read);
+            _waker = new EventFdWaker();
+            _demux.AttachWaker(_waker);
         }
         catch
         {
-            _wakeFd?.Dispose();
+            _waker?.Dispose();
             _demux.Dispose();
             throw;
         }
@@ -62,6 +59,12 @@ internal sealed unsafe class EmulatedEngine<TDemux> : ProactorEngine where TDemu
 
     /// <summary>Registered sockets, for leak checks.</summary>
     internal int RegisteredSocketCount => _sockets.Count;
+
+    /// <summary>The waker's eventfd number, for tests.</summary>
+    internal int WakeDescriptor => _waker.Fd;
+
+    /// <summary>eventfd writes that woke the loop, for tests and diagnostics.</summary>
+    internal long WakeWrites => _waker.Writes;
 
     /// <summary>True when called on this engine's loop thread.</summary>
     internal bool IsLoopThread => Thread.CurrentThread == _thread;
@@ -101,26 +104,32 @@ internal sealed unsafe class EmulatedEngine<TDemux> : ProactorEngine where TDemu
         }
     }
 
-    /// <summary>Runs <paramref name="action"/> on the loop thread, soon.</summary>
+    /// <summary>
+    /// Runs <paramref name="action"/> on the loop thread, soon: the one way another thread gets
+    /// something done by the engine. Cancels and closes complete their operations through it, so a
+    /// continuation never runs on the thread that cancelled.
+    /// </summary>
+    /// <remarks>
+    /// Once the loop has exited (engine disposed) there is no engine thread left to deliver: the
+    /// poster runs the work itself. The exit flag is set before the loop's last drain and read
+    /// (with a full fence) after the enqueue, so every item is run by one side or the other.
+    /// </remarks>
     internal void Post(Action<object?> action, object? state)
     {
         _posted.Enqueue((action, state));
-        Wake();
-    }
-
-    internal override void WakeLoop() => Wake();
-
-    private void Wake()
-    {
-        // One eventfd write per loop iteration is enough: the loop clears the flag before draining.
-        if (Interlocked.Exchange(ref _wakePending, 1) != 0)
+        if (Interlocked.CompareExchange(ref _loopExited, 0, 0) != 0)
         {
+            RunPosted();
             return;
         }
 
-        ulong one = 1;
-        Interop.Sys.Write(_wakeFd.Fd, &one, sizeof(ulong));
+        if (!IsLoopThread)
+        {
+            _waker.Wake(); // on the loop itself the iteration's end runs it, no wake needed
+        }
     }
+
+    internal override void WakeLoop() => _waker.Wake();
 
     private void Loop()
     {
@@ -131,13 +140,15 @@ internal sealed unsafe class EmulatedEngine<TDemux> : ProactorEngine where TDemu
             while (!_stopping)
             {
                 // The wait lasts until the earliest deadline: the engine's timers cost no OS timer.
-                int n = _demux.Wait(events, Timers.GetWaitTimeoutMilliseconds());
+                // Work the loop posted to itself (a timeout's abort) runs before it sleeps.
+                int timeout = _posted.IsEmpty ? Timers.GetWaitTimeoutMilliseconds() : 0;
+                int n = _demux.Wait(events, timeout);
                 for (int i = 0; i < n; i++)
                 {
                     ref ReadyEvent ev = ref events[i];
-                    if (ev.Key == WakeKey)
+                    if (ev.Key == IDemultiplexer.WakeKey)
                     {
-                        OnWake();
+                        _waker.Drain();
                         continue;
                     }
 
@@ -145,6 +156,7 @@ internal sealed unsafe class EmulatedEngine<TDemux> : ProactorEngine where TDemu
                 }
 
                 Timers.RunDue();
+                RunPosted();
             }
 
             Shutdown();
@@ -157,11 +169,8 @@ internal sealed unsafe class EmulatedEngine<TDemux> : ProactorEngine where TDemu
         }
     }
 
-    private void OnWake()
+    private void RunPosted()
     {
-        Volatile.Write(ref _wakePending, 0);
-        ulong value;
-        Interop.Sys.Read(_wakeFd.Fd, &value, sizeof(ulong));
         while (_posted.TryDequeue(out var work))
         {
             work.Action(work.State);
@@ -177,23 +186,23 @@ internal sealed unsafe class EmulatedEngine<TDemux> : ProactorEngine where TDemu
             sockets = _sockets.Drain();
         }
 
-        // Every pending operation completes once, aborted; then the descriptors close.
+        // Every pending operation completes once, aborted (posted to this loop, run below); then
+        // the descriptors close.
         foreach (EmulatedSocket<TDemux> socket in sockets)
         {
             socket.Close();
         }
 
+        Interlocked.Exchange(ref _loopExited, 1);
+        RunPosted();
         _demux.Dispose();
-        _wakeFd.Dispose();
+        _waker.Dispose();
     }
 
     protected override void Dispose(bool disposing)
     {
         _stopping = true;
-        Wake();
-        if (!IsLoopThread)
-        {
-            _thread.Join();
-        }
+        _waker.Wake();
+        JoinEngineThread(_thread);
     }
 }

@@ -62,8 +62,11 @@ internal sealed class EmulatedSocket<TDemux> : EngineSocket where TDemux : struc
             UpdateInterest();
         }
 
+        // The loop delivers the completion: the cancelling thread (a token's, a timer's, any
+        // user's) never runs a continuation, and the op's timeout entry is never re-armed from
+        // inside its own firing.
         op.Error = SocketError.OperationAborted;
-        op.Complete();
+        _engine.Post(static s => ((EmulatedOperation)s!).Complete(), op);
     }
 
     /// <summary>Loop thread: the demultiplexer reported readiness for this socket.</summary>
@@ -88,7 +91,7 @@ internal sealed class EmulatedSocket<TDemux> : EngineSocket where TDemux : struc
             UpdateInterest();
         }
 
-        CompleteChain(done, null);
+        CompleteChain(done);
     }
 
     public override void Close()
@@ -105,21 +108,30 @@ internal sealed class EmulatedSocket<TDemux> : EngineSocket where TDemux : struc
         EmulatedOperation? sends = _sendQueue.Close();
         _engine.Unregister(this);
         Socket.Dispose();
-        CompleteChain(receives, SocketError.OperationAborted);
-        CompleteChain(sends, SocketError.OperationAborted);
+        PostAborted(receives);
+        PostAborted(sends);
     }
 
-    private static void CompleteChain(EmulatedOperation? op, SocketError? error)
+    /// <summary>Hands a chain of operations taken out of a closed queue to the loop, which
+    /// completes each once with <see cref="SocketError.OperationAborted"/>.</summary>
+    private void PostAborted(EmulatedOperation? op)
+    {
+        while (op is not null)
+        {
+            EmulatedOperation? next = op.Next;
+            op.Next = null;
+            op.Error = SocketError.OperationAborted;
+            _engine.Post(static s => ((EmulatedOperation)s!).Complete(), op);
+            op = next;
+        }
+    }
+
+    private static void CompleteChain(EmulatedOperation? op)
     {
         while (op is not null)
         {
             EmulatedOperation? next = op.Next; // read first: completing may recycle the object
             op.Next = null;
-            if (error is { } e)
-            {
-                op.Error = e;
-            }
-
             op.Complete();
             op = next;
         }
@@ -139,8 +151,9 @@ internal sealed class EmulatedSocket<TDemux> : EngineSocket where TDemux : struc
                               (_sendQueue.HasPending ? Interest.Write : Interest.None);
             if (wanted != _interest)
             {
+                Interest previous = _interest;
                 _interest = wanted;
-                _engine.Demux.SetInterest(_fd, Key, wanted);
+                _engine.Demux.SetInterest(_fd, Key, previous, wanted);
             }
         }
     }
