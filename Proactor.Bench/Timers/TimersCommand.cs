@@ -74,7 +74,7 @@ internal static class TimersCommand
         foreach (string backend in backends)
         {
             var r = results[backend];
-            table.AddRow(backend, Range(r.Select(x => x.P50)), Range(r.Select(x => x.P99)), Range(r.Select(x => x.Max)));
+            table.AddRow(Markup.Escape(backend), Markup.Escape(Range(r.Select(x => x.P50))), Markup.Escape(Range(r.Select(x => x.P99))), Markup.Escape(Range(r.Select(x => x.Max))));
         }
 
         AnsiConsole.Write(table);

@@ -64,6 +64,9 @@ internal abstract class Operation : IValueTaskSource<int>, IValueTaskSource, IVa
 
     public CompletionQueue? Queue { get; private set; }
 
+    /// <summary>The next operation in the same <see cref="OperationFifo{T}"/> (intrusive link).</summary>
+    internal Operation? QueueNext;
+
     /// <summary>Bytes moved so far; the backend advances it on partial sends.</summary>
     public int BytesTransferred;
 

@@ -12,9 +12,6 @@ namespace Proactor.Linux;
 [SupportedOSPlatform("linux")]
 internal sealed unsafe class EmulatedOperation : Operation
 {
-    /// <summary>The next operation in the same direction's queue (intrusive FIFO).</summary>
-    public EmulatedOperation? Next;
-
     private bool _connectStarted;
 
     /// <summary>
@@ -119,7 +116,7 @@ internal sealed unsafe class EmulatedOperation : Operation
     /// <summary>Clears per-use state the base type does not know.</summary>
     public void ResetEmulationState()
     {
-        Next = null;
+        QueueNext = null;
         _connectStarted = false;
     }
 }

@@ -118,8 +118,8 @@ internal sealed class EmulatedSocket<TDemux> : EngineSocket where TDemux : struc
     {
         while (op is not null)
         {
-            EmulatedOperation? next = op.Next;
-            op.Next = null;
+            var next = (EmulatedOperation?)op.QueueNext;
+            op.QueueNext = null;
             op.Error = SocketError.OperationAborted;
             _engine.Post(static s => ((EmulatedOperation)s!).Complete(), op);
             op = next;
@@ -130,8 +130,8 @@ internal sealed class EmulatedSocket<TDemux> : EngineSocket where TDemux : struc
     {
         while (op is not null)
         {
-            EmulatedOperation? next = op.Next; // read first: completing may recycle the object
-            op.Next = null;
+            var next = (EmulatedOperation?)op.QueueNext; // read first: completing may recycle the object
+            op.QueueNext = null;
             op.Complete();
             op = next;
         }

@@ -24,12 +24,12 @@ namespace Proactor.Linux;
 internal sealed class OperationQueue
 {
     private readonly Lock _lock = new();
-    private EmulatedOperation? _head;
-    private EmulatedOperation? _tail;
+    private OperationFifo<EmulatedOperation> _waiting;
+    private volatile bool _hasPending;
     private bool _closed;
 
     /// <summary>True while an operation waits for readiness (read without the lock for interest updates).</summary>
-    public bool HasPending => Volatile.Read(ref _head) is not null;
+    public bool HasPending => _hasPending;
 
     /// <summary>
     /// Starts <paramref name="op"/>. Returns false when it finished at once (its result is set),
@@ -46,7 +46,7 @@ internal sealed class OperationQueue
                 return false;
             }
 
-            if (_head is null)
+            if (_waiting.IsEmpty)
             {
                 // Fast path: nothing queued ahead, so try the syscall now, without the loop.
                 if (op.TryExecute(handle))
@@ -57,14 +57,15 @@ internal sealed class OperationQueue
                 becameNonEmpty = true;
             }
 
-            Append(op);
+            _waiting.Append(op);
+            _hasPending = true;
             return true;
         }
     }
 
     /// <summary>
     /// The loop's response to readiness: run queued operations from the head until one would
-    /// block. Returns the finished ones as a chain (via <see cref="EmulatedOperation.Next"/>), to be
+    /// block. Returns the finished ones as a chain (via <see cref="Operation.QueueNext"/>), to be
     /// completed by the caller outside the lock; <paramref name="drained"/> tells whether interest
     /// may shrink.
     /// </summary>
@@ -74,33 +75,28 @@ internal sealed class OperationQueue
         EmulatedOperation? doneTail = null;
         lock (_lock)
         {
-            while (_head is { } op && !_closed)
+            while (_waiting.Head is { } op && !_closed)
             {
                 if (!op.TryExecute(fd))
                 {
                     break;
                 }
 
-                _head = op.Next;
-                if (_head is null)
-                {
-                    _tail = null;
-                }
-
-                op.Next = null;
+                _waiting.RemoveHead();
                 if (doneTail is null)
                 {
                     done = op;
                 }
                 else
                 {
-                    doneTail.Next = op;
+                    doneTail.QueueNext = op;
                 }
 
                 doneTail = op;
             }
 
-            drained = done is not null && _head is null;
+            _hasPending = !_waiting.IsEmpty;
+            drained = done is not null && _waiting.IsEmpty;
         }
 
         return done;
@@ -112,62 +108,26 @@ internal sealed class OperationQueue
         lock (_lock)
         {
             drained = false;
-            EmulatedOperation? previous = null;
-            for (EmulatedOperation? cur = _head; cur is not null; previous = cur, cur = cur.Next)
+            if (!_waiting.TryRemove(op))
             {
-                if (cur != op)
-                {
-                    continue;
-                }
-
-                if (previous is null)
-                {
-                    _head = cur.Next;
-                }
-                else
-                {
-                    previous.Next = cur.Next;
-                }
-
-                if (_tail == cur)
-                {
-                    _tail = previous;
-                }
-
-                cur.Next = null;
-                drained = _head is null;
-                return true;
+                return false;
             }
 
-            return false;
+            _hasPending = !_waiting.IsEmpty;
+            drained = _waiting.IsEmpty;
+            return true;
         }
     }
 
-    /// <summary>Closes the queue: no syscall runs on it afterwards. Returns every waiting operation.</summary>
+    /// <summary>Closes the queue: no syscall runs on it afterwards. Returns every waiting operation
+    /// as a chain through <see cref="Operation.QueueNext"/>.</summary>
     public EmulatedOperation? Close()
     {
         lock (_lock)
         {
             _closed = true;
-            EmulatedOperation? all = _head;
-            _head = null;
-            _tail = null;
-            return all;
+            _hasPending = false;
+            return _waiting.TakeAll();
         }
-    }
-
-    private void Append(EmulatedOperation op)
-    {
-        op.Next = null;
-        if (_tail is null)
-        {
-            Volatile.Write(ref _head, op);
-        }
-        else
-        {
-            _tail.Next = op;
-        }
-
-        _tail = op;
     }
 }
