@@ -12,8 +12,8 @@ namespace Proactor.Linux;
 /// <code>
 ///   (posted by Start) --ring takes it--> Waiting --head of its direction, SQE filled--> InFlight
 ///        |                                  |                                            |
-///        +--cancel/close before the ring----+--cancel/close: removed, aborted            +--CQE--> Done --Complete()
-///           took it: aborted on arrival                                                   (short send: InFlight again)
+///        +--cancel/close before the ring----+--cancel/close: marked AbortWhenDue;        +--CQE--> Done --Complete()
+///           took it: Waiting, marked           at the head: Done, aborted                   (short send: InFlight again)
 /// </code>
 /// Everything a submitter or canceller writes (<see cref="Use"/>, <see cref="CancelUse"/>, the
 /// buffer's <see cref="Pin"/>) is published to the ring thread by the Interlocked push onto the
