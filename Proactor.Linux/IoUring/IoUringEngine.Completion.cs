@@ -464,7 +464,6 @@ internal sealed unsafe partial class IoUringEngine
 
         _terminated = true;
         Interlocked.MemoryBarrier();
-        AbortStragglers();
 
         bool stuck = _liveSlots > 0 || _wakeArmed;
 
@@ -511,6 +510,8 @@ internal sealed unsafe partial class IoUringEngine
             }
         }
 
+        // Posted too late for the ring: after the stuck requests above, which may be ahead of them.
+        AbortStragglers();
         _wakeFd.Dispose();
         if (!stuck)
         {
