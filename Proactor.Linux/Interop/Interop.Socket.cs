@@ -13,6 +13,7 @@ internal static unsafe partial class Interop
         internal const int SOCK_CLOEXEC = 0x80000;
         internal const int SOL_SOCKET = 1;
         internal const int SO_ERROR = 4;
+        internal const int SO_LINGER = 13;
         internal const int SO_REUSEPORT = 15;
 
         [LibraryImport(Libraries.Libc, EntryPoint = "recv", SetLastError = true)]

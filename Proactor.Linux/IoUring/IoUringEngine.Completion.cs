@@ -12,8 +12,12 @@ internal sealed unsafe partial class IoUringEngine
     /// paused, so a listener nobody accepts on does not drain the kernel's backlog without bound.</summary>
     private const int MaxAcceptedBacklog = 128;
 
-    /// <summary>How long the shutdown waits for the kernel to return cancelled requests.</summary>
-    private static readonly TimeSpan s_shutdownGrace = TimeSpan.FromSeconds(5);
+    /// <summary>How long the shutdown waits for the kernel to return cancelled requests (tests shorten it).</summary>
+    internal TimeSpan ShutdownGrace { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Tests: operations' cancel requests are not submitted, so an operation in flight
+    /// stays with the kernel the way a request that ignores its cancel would (the stuck shutdown).</summary>
+    internal bool WithholdOperationCancels { get; set; }
 
     private void Loop()
     {
@@ -226,7 +230,7 @@ internal sealed unsafe partial class IoUringEngine
                 default:
                     if (!retry)
                     {
-                        op.Error = Interop.Errno.ToSocketError(errno);
+                        op.Error = ErrorOfFailedRequest(errno, op.CancelSubmitted);
                     }
 
                     break;
@@ -244,6 +248,14 @@ internal sealed unsafe partial class IoUringEngine
         Settle(socket, direction);
     }
 
+    /// <summary>The error of a request that failed with <paramref name="errno"/>. A request we
+    /// cancelled may end in -ECANCELED, or in -EINTR (the kernel interrupted it to cancel it) or
+    /// -EAGAIN: all three are the cancel taking effect, not errors of the socket.</summary>
+    internal static SocketError ErrorOfFailedRequest(int errno, bool cancelSubmitted) =>
+        cancelSubmitted && errno is Interop.Errno.ECANCELED or Interop.Errno.EINTR or Interop.Errno.EAGAIN
+            ? SocketError.OperationAborted
+            : Interop.Errno.ToSocketError(errno);
+
     private void OnMultishotAccept(IoUringSocket listener, in Interop.IoUringCqe cqe)
     {
         bool more = (cqe.Flags & Interop.Sys.IORING_CQE_F_MORE) != 0;
@@ -257,12 +269,11 @@ internal sealed unsafe partial class IoUringEngine
         IoUringSocket.Direction direction = listener.ReceiveSide;
         if (cqe.Res >= 0)
         {
-            _multishotConfirmed = true;
             if (listener.Closing)
             {
                 Interop.Sys.Close(cqe.Res);
             }
-            else if (direction.Dequeue() is { } op)
+            else if (DequeueAcceptor(direction) is { } op)
             {
                 SetAccepted(op, cqe.Res);
                 FinishOperation(op);
@@ -280,13 +291,16 @@ internal sealed unsafe partial class IoUringEngine
         else if (!listener.Closing)
         {
             int errno = -cqe.Res;
-            if (errno == Interop.Errno.EINVAL && !_multishotConfirmed)
+            if (errno == Interop.Errno.EINVAL && !more)
             {
-                // A kernel before 5.19 rejects the multishot flag: one SQE per accept from now on.
-                _multishotAccept = false;
+                // A kernel before 5.19 rejects the multishot flag, and a listener that was shut
+                // down fails any accept: this listener goes on with one SQE per accept, whose own
+                // result decides (other listeners keep multishot; on an old kernel each pays one
+                // refused request).
+                listener.MultishotRefused = true;
             }
             else if (errno is not (Interop.Errno.ECANCELED or Interop.Errno.EINTR or Interop.Errno.EAGAIN or Interop.Errno.ECONNABORTED)
-                && direction.Dequeue() is { } op)
+                && DequeueAcceptor(direction) is { } op)
             {
                 op.Error = Interop.Errno.ToSocketError(errno);
                 FinishOperation(op);
@@ -337,13 +351,65 @@ internal sealed unsafe partial class IoUringEngine
         }
     }
 
-    /// <summary>Unpins the buffer and completes: after this the object belongs to its owner again.</summary>
-    private static void FinishOperation(IoUringOperation op)
+    /// <summary>Unpins the buffer and completes: after this the object belongs to its owner again.
+    /// With <paramref name="kernelMayWrite"/> (a request that never returned) the pin is abandoned
+    /// instead, so the GC can never move or reuse memory the kernel may still write.</summary>
+    /// <remarks>
+    /// User code runs here (a MemoryManager's Unpin, an inline continuation, the Warning sink of
+    /// a slow-handler report): an exception from it is reported and goes no further, so the ring
+    /// thread, and every other socket of the engine, keeps running.
+    /// </remarks>
+    private static void FinishOperation(IoUringOperation op, bool kernelMayWrite = false)
     {
-        op.Unpin();
+        IoUringSocket socket = op.Socket;
+        IoUringSocket.Gate gate = socket.GateOf(op); // the object may serve another start once completed
         op.State = IoUringOperation.RingState.Done;
-        op.Socket.OnFinished(op);
-        op.Complete();
+        try
+        {
+            if (kernelMayWrite)
+            {
+                op.AbandonPin();
+            }
+            else
+            {
+                try
+                {
+                    op.Unpin();
+                }
+                catch (Exception e)
+                {
+                    op.AbandonPin();
+                    ReportCallbackFailure(socket.Engine, "unpinning a buffer", e);
+                }
+            }
+
+            op.Complete();
+        }
+        catch (Exception e)
+        {
+            ReportCallbackFailure(socket.Engine, "completing an operation", e);
+        }
+        finally
+        {
+            // After the completion was delivered (see OnFinished): per-direction order holds
+            // also against a start on another thread that tries at once.
+            IoUringSocket.OnFinished(gate);
+        }
+    }
+
+    /// <summary>Reports an exception that user code threw on the ring thread. Not through the
+    /// Warning sink alone: it may be what threw.</summary>
+    private static void ReportCallbackFailure(ProactorEngine engine, string what, Exception e)
+    {
+        string message = $"Proactor: user code threw on the {engine.Name} ring thread while {what}; the engine goes on: {e}";
+        try
+        {
+            engine.Warn("io_uring-callback", message);
+        }
+        catch (Exception)
+        {
+            Console.Error.WriteLine(message);
+        }
     }
 
     private static void CloseAcceptedBacklog(IoUringSocket socket)
@@ -388,7 +454,7 @@ internal sealed unsafe partial class IoUringEngine
             SubmitCancel(WakeUserData); // its buffer is freed below: the read must end first
         }
 
-        long deadline = Stopwatch.GetTimestamp() + (long)(s_shutdownGrace.TotalSeconds * Stopwatch.Frequency);
+        long deadline = Stopwatch.GetTimestamp() + (long)(ShutdownGrace.TotalSeconds * Stopwatch.Frequency);
         while ((_liveSlots > 0 || _wakeArmed) && Stopwatch.GetTimestamp() < deadline)
         {
             DrainCommands();
@@ -398,22 +464,36 @@ internal sealed unsafe partial class IoUringEngine
 
         _terminated = true;
         Interlocked.MemoryBarrier();
-        AbortStragglers();
 
         bool stuck = _liveSlots > 0 || _wakeArmed;
 
-        // Closing the ring makes the kernel cancel whatever it still holds.
+        // Closing the ring makes the kernel cancel whatever it still holds, but asynchronously:
+        // a request that did not return may still write its buffer after this.
         _ring.Dispose();
         if (stuck)
         {
-            Warn("io_uring-shutdown", $"Proactor: {_liveSlots} io_uring requests did not return within {s_shutdownGrace.TotalSeconds:F0} s of shutdown; they were aborted with the ring.");
+            try
+            {
+                Warn("io_uring-shutdown", $"Proactor: {_liveSlots} io_uring requests did not return within {ShutdownGrace.TotalSeconds:0.#} s of shutdown; they were aborted with the ring and their buffers stay pinned for good.");
+            }
+            catch (Exception e)
+            {
+                Console.Error.WriteLine($"Proactor: the Warning callback threw during the {Name} shutdown: {e}");
+            }
+
             for (int i = 0; i < _slotsUsed; i++)
             {
                 if (_slots[i] is IoUringOperation op)
                 {
                     _slots[i] = null;
+                    IoUringSocket.Direction direction = op.Socket.DirectionOf(op.Kind);
+                    if (direction.Current == op)
+                    {
+                        direction.Current = null;
+                    }
+
                     op.Error = SocketError.OperationAborted;
-                    FinishOperation(op);
+                    FinishOperation(op, kernelMayWrite: true);
                 }
             }
 
@@ -421,12 +501,17 @@ internal sealed unsafe partial class IoUringEngine
             {
                 if (!socket.Finished)
                 {
+                    // What waited behind a stuck request never reached the kernel: abort it, in order.
+                    AbortWaiting(socket.ReceiveSide);
+                    AbortWaiting(socket.SendSide);
                     socket.InFlight = 0;
                     ReleaseIfDone(socket);
                 }
             }
         }
 
+        // Posted too late for the ring: after the stuck requests above, which may be ahead of them.
+        AbortStragglers();
         _wakeFd.Dispose();
         if (!stuck)
         {

@@ -32,7 +32,6 @@ internal sealed unsafe partial class IoUringEngine
     private int _sleeping;
     private volatile bool _terminated;
     private bool _multishotAccept = true;
-    private bool _multishotConfirmed;
     private bool _wakeArmed;
     private bool _wakeDisarmed;
 
@@ -177,8 +176,10 @@ internal sealed unsafe partial class IoUringEngine
             IoUringOperation? next = op.NextCancel;
             op.NextCancel = null;
 
-            // Cleared before CancelUse is read: a request for a later use pushes the object again.
-            Volatile.Write(ref op.CancelQueued, 0);
+            // Cleared before CancelUse is read, and with a full fence: a plain store could be
+            // ordered after the load (store-load reordering), so a canceller that wrote a later
+            // use and still saw the flag set would rely on a read that already happened.
+            Interlocked.Exchange(ref op.CancelQueued, 0);
             HandleCancel(op, Volatile.Read(ref op.CancelUse));
             op = next;
         }
@@ -213,16 +214,24 @@ internal sealed unsafe partial class IoUringEngine
         op.CancelSubmitted = false;
         op.UserData = 0;
         IoUringSocket socket = op.Socket;
-        if (socket.Closing || op.AbortOnStartUse == use)
+        IoUringSocket.Direction direction = socket.DirectionOf(op.Kind);
+
+        // Aborted before it ever reached the kernel (closed, or cancelled while still posted): it
+        // still takes its place in the FIFO, so it cannot complete ahead of an operation started
+        // before it that is still in flight.
+        op.AbortWhenDue = socket.Closing || op.AbortOnStartUse == use;
+        op.State = IoUringOperation.RingState.Waiting;
+        direction.Enqueue(op);
+        if (socket.Closing)
         {
-            op.Error = SocketError.OperationAborted;
-            FinishOperation(op);
+            if (direction.Current is null)
+            {
+                AbortWaiting(direction);
+            }
+
             return;
         }
 
-        op.State = IoUringOperation.RingState.Waiting;
-        IoUringSocket.Direction direction = socket.DirectionOf(op.Kind);
-        direction.Enqueue(op);
         Pump(socket, direction);
     }
 
@@ -243,16 +252,24 @@ internal sealed unsafe partial class IoUringEngine
         switch (op.State)
         {
             case IoUringOperation.RingState.Waiting:
-                if (op.Socket.DirectionOf(op.Kind).Remove(op))
+                // Completed in its turn, not now: an operation ahead of it (an 8 MB send still
+                // being written) must complete first, or the direction's order would break.
+                op.AbortWhenDue = true;
+                IoUringSocket socket = op.Socket;
+                IoUringSocket.Direction direction = socket.DirectionOf(op.Kind);
+                if (direction.Current is null && direction.Head == op)
                 {
+                    // Nothing ahead of it (a waiting accept under a multishot accept): its turn is now.
+                    direction.Dequeue();
                     op.Error = SocketError.OperationAborted;
                     FinishOperation(op);
+                    Pump(socket, direction);
                 }
 
                 break;
             case IoUringOperation.RingState.InFlight when !op.CancelSubmitted:
                 op.CancelSubmitted = true;
-                SubmitCancel(op.UserData);
+                SubmitOperationCancel(op.UserData);
                 break;
         }
     }
@@ -275,7 +292,7 @@ internal sealed unsafe partial class IoUringEngine
                 if (!current.CancelSubmitted)
                 {
                     current.CancelSubmitted = true;
-                    SubmitCancel(current.UserData);
+                    SubmitOperationCancel(current.UserData);
                 }
             }
             else
@@ -299,7 +316,15 @@ internal sealed unsafe partial class IoUringEngine
     {
         while (direction.Current is null && direction.Head is { } op)
         {
-            if (op.Kind == OperationKind.Accept && _multishotAccept)
+            if (op.AbortWhenDue)
+            {
+                direction.Dequeue();
+                op.Error = SocketError.OperationAborted;
+                FinishOperation(op);
+                continue;
+            }
+
+            if (op.Kind == OperationKind.Accept && _multishotAccept && !socket.MultishotRefused)
             {
                 PumpMultishotAccept(socket);
                 return;
@@ -318,11 +343,28 @@ internal sealed unsafe partial class IoUringEngine
         }
     }
 
+    /// <summary>Multishot accept: the next waiting accept to hand a connection to. Cancelled ones
+    /// at the head complete, aborted, on the way, in their turn.</summary>
+    private static IoUringOperation? DequeueAcceptor(IoUringSocket.Direction direction)
+    {
+        while (direction.Dequeue() is { } op)
+        {
+            if (!op.AbortWhenDue)
+            {
+                return op;
+            }
+
+            op.Error = SocketError.OperationAborted;
+            FinishOperation(op);
+        }
+
+        return null;
+    }
+
     /// <summary>Fills the SQE of <paramref name="op"/> (again, for the rest of a short send).</summary>
     private void SubmitOperation(IoUringOperation op)
     {
         IoUringSocket socket = op.Socket;
-        op.PinBuffer();
         op.UserData = AllocateSlot(op);
         socket.InFlight++;
         Interop.IoUringSqe* sqe = GetSqe();
@@ -365,7 +407,11 @@ internal sealed unsafe partial class IoUringEngine
         IoUringSocket.Direction direction = socket.ReceiveSide;
         while (direction.Head is not null && socket.AcceptedBacklog is { Count: > 0 } backlog)
         {
-            IoUringOperation op = direction.Dequeue()!;
+            if (DequeueAcceptor(direction) is not { } op)
+            {
+                break;
+            }
+
             SetAccepted(op, backlog.Dequeue());
             FinishOperation(op);
         }
@@ -382,6 +428,14 @@ internal sealed unsafe partial class IoUringEngine
             sqe->IoPrio = Interop.Sys.IORING_ACCEPT_MULTISHOT;
             sqe->OpFlags = Interop.Sys.SOCK_CLOEXEC;
             sqe->UserData = socket.MultishotUserData;
+        }
+    }
+
+    private void SubmitOperationCancel(ulong target)
+    {
+        if (!WithholdOperationCancels)
+        {
+            SubmitCancel(target);
         }
     }
 

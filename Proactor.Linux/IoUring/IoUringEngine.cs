@@ -114,9 +114,10 @@ internal sealed unsafe partial class IoUringEngine : ProactorEngine
     /// <summary>The IORING_SETUP_* flags the ring runs with.</summary>
     internal uint SetupFlags => _ring.SetupFlags;
 
-    /// <summary>True while listeners use one multishot accept instead of one SQE per accept. It
-    /// turns false by itself on a kernel that rejects multishot accept (before Linux 5.19); tests
-    /// turn it off to run the one-SQE-per-accept path.</summary>
+    /// <summary>True while listeners use one multishot accept instead of one SQE per accept; tests
+    /// turn it off to run the one-SQE-per-accept path. A listener whose multishot accept the kernel
+    /// refuses (before Linux 5.19) turns to one SQE per accept by itself, without touching this
+    /// switch or other listeners.</summary>
     internal bool MultishotAccept
     {
         get => Volatile.Read(ref _multishotAccept);

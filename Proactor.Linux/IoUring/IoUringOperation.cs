@@ -12,11 +12,14 @@ namespace Proactor.Linux;
 /// <code>
 ///   (posted by Start) --ring takes it--> Waiting --head of its direction, SQE filled--> InFlight
 ///        |                                  |                                            |
-///        +--cancel/close before the ring----+--cancel/close: removed, aborted            +--CQE--> Done --Complete()
-///           took it: aborted on arrival                                                   (short send: InFlight again)
+///        +--cancel/close before the ring----+--cancel/close: marked AbortWhenDue;        +--CQE--> Done --Complete()
+///           took it: Waiting, marked           at the head: Done, aborted                   (short send: InFlight again)
 /// </code>
-/// Everything a submitter or canceller writes (<see cref="Use"/>, <see cref="CancelUse"/>) is
-/// published to the ring thread by the Interlocked push onto the engine's command stacks.
+/// Everything a submitter or canceller writes (<see cref="Use"/>, <see cref="CancelUse"/>, the
+/// buffer's <see cref="Pin"/>) is published to the ring thread by the Interlocked push onto the
+/// engine's command stacks. A cancelled or aborted Waiting operation stays in its place in the FIFO
+/// (<see cref="AbortWhenDue"/>) and completes when its turn comes, so a direction's completions
+/// keep their submission order.
 /// </remarks>
 [SupportedOSPlatform("linux")]
 internal sealed class IoUringOperation : Operation
@@ -56,10 +59,16 @@ internal sealed class IoUringOperation : Operation
     public int StartedUse;
     public int AbortOnStartUse;
     public bool CancelSubmitted;
+
+    /// <summary>Cancelled or aborted while Waiting: completes, aborted, when it reaches the head of
+    /// its direction instead of being submitted.</summary>
+    public bool AbortWhenDue;
     public ulong UserData;
     public MemoryHandle Pin;
     public bool Pinned;
 
+    /// <summary>Pins the buffer; on the starting thread, so that a <c>MemoryManager</c> whose
+    /// <c>Pin</c> throws fails the caller's start instead of the ring thread.</summary>
     public void PinBuffer()
     {
         if (!Pinned)
@@ -67,6 +76,15 @@ internal sealed class IoUringOperation : Operation
             Pin = Kind == OperationKind.Connect ? Address!.Buffer.Pin() : Buffer.Pin();
             Pinned = true;
         }
+    }
+
+    /// <summary>Gives up the pin without releasing it: the kernel may still write the buffer (a
+    /// request that never returned its CQE), so it must never move or be reused by the GC. A leak,
+    /// as tokio-uring leaks the buffers of operations still in flight when its runtime ends.</summary>
+    public void AbandonPin()
+    {
+        Pin = default;
+        Pinned = false;
     }
 
     public void Unpin()

@@ -64,6 +64,10 @@ internal sealed class IoUringSocket : EngineSocket
 
     public bool MultishotCancelSubmitted;
 
+    /// <summary>The kernel refused a multishot accept on this listener (EINVAL: a kernel before
+    /// 5.19, or a listener shut down): its accepts go one SQE each.</summary>
+    public bool MultishotRefused;
+
     /// <summary>Connections the multishot accept took before any accept operation asked for them.</summary>
     public Queue<int>? AcceptedBacklog;
 
@@ -93,36 +97,55 @@ internal sealed class IoUringSocket : EngineSocket
         Gate gate = GateOf(op.Kind);
         lock (gate)
         {
-            if (Interlocked.Increment(ref gate.Outstanding) == 1 && ShouldTryNow(op))
+            bool posted = false;
+            int outstanding = Interlocked.Increment(ref gate.Outstanding);
+            try
             {
-                bool finished;
-                unsafe
+                if (outstanding == 1 && ShouldTryNow(op))
                 {
-                    finished = NonBlockingIo.TryWithReference(Socket.SafeHandle, op, &NonBlockingIo.TryTransfer);
+                    bool finished;
+                    unsafe
+                    {
+                        finished = NonBlockingIo.TryWithReference(Socket.SafeHandle, op, &NonBlockingIo.TryTransfer);
+                    }
+
+                    _engine.CountDirectTry(finished);
+                    if (finished)
+                    {
+                        return false;
+                    }
+
+                    if (op.Kind == OperationKind.Receive)
+                    {
+                        ReceiveMayBeReady = false; // it would block: until the ring sees more data, go there at once
+                    }
                 }
 
-                _engine.CountDirectTry(finished);
-                if (finished)
+                // Here, not on the ring thread: a buffer whose Pin throws fails this start, and
+                // the exception reaches the caller instead of ending the ring thread.
+                op.PinBuffer();
+                if (_engine.Post(op))
+                {
+                    posted = true;
+                    return true;
+                }
+
+                // The engine has ended: the operation completed synchronously, aborted; the
+                // kernel never saw the buffer.
+                op.Unpin();
+                return false;
+            }
+            finally
+            {
+                // Whatever ends the start here (finished at once, engine ended, a buffer that
+                // threw) leaves nothing of the direction outstanding; a count left raised would
+                // turn direct tries off for this socket for good.
+                if (!posted)
                 {
                     Interlocked.Decrement(ref gate.Outstanding);
-                    return false;
                 }
-
-                if (op.Kind == OperationKind.Receive)
-                {
-                    ReceiveMayBeReady = false; // it would block: until the ring sees more data, go there at once
-                }
-            }
-
-            if (_engine.Post(op))
-            {
-                return true;
             }
         }
-
-        // The engine has ended: the operation completed synchronously, aborted.
-        Interlocked.Decrement(ref gate.Outstanding);
-        return false;
     }
 
     /// <summary>
@@ -151,13 +174,19 @@ internal sealed class IoUringSocket : EngineSocket
     private Gate GateOf(OperationKind kind) =>
         kind is OperationKind.Receive or OperationKind.Accept ? _receiveGate : _sendGate;
 
-    /// <summary>Ring thread: <paramref name="op"/>, started through <see cref="Start"/>, has finished;
-    /// called before its completion runs, so a continuation's next start may try at once.</summary>
-    public void OnFinished(IoUringOperation op) => Interlocked.Decrement(ref GateOf(op.Kind).Outstanding);
+    /// <summary>The count of <paramref name="op"/>'s direction; taken before the operation
+    /// completes (after that the pooled object may already serve another start).</summary>
+    public Gate GateOf(IoUringOperation op) => GateOf(op.Kind);
+
+    /// <summary>Ring thread: an operation of <paramref name="gate"/>'s direction, started through
+    /// <see cref="Start"/>, has finished and its completion was delivered. Only after the delivery:
+    /// a start on another thread that saw the count at zero could otherwise try at once and deliver
+    /// its completion (later bytes) ahead of this one.</summary>
+    public static void OnFinished(Gate gate) => Interlocked.Decrement(ref gate.Outstanding);
 
     /// <summary>One direction's count of operations between start and finish; its monitor
     /// orders starters.</summary>
-    private sealed class Gate
+    internal sealed class Gate
     {
         public int Outstanding;
     }
@@ -178,9 +207,42 @@ internal sealed class IoUringSocket : EngineSocket
     public bool TryMarkCloseRequested() => Interlocked.Exchange(ref _closeRequested, 1) == 0;
 
     /// <summary>Ring thread: releases the descriptor, once nothing in the kernel refers to it.</summary>
+    /// <remarks>
+    /// With <c>SO_LINGER</c> on and a linger time, close(2) blocks until the unsent data is
+    /// acknowledged or the time runs out, also on a non-blocking socket: on the ring thread that
+    /// would stall every other socket of the engine for up to the linger time. Such a close runs
+    /// on the thread pool; any other close cannot block and stays here, so the descriptor is gone
+    /// when the last completion was delivered.
+    /// </remarks>
     public void ReleaseDescriptor()
     {
         Finished = true;
+        if (LingersOnClose())
+        {
+            ThreadPool.UnsafeQueueUserWorkItem(static s => s.CloseDescriptor(), this, preferLocal: false);
+        }
+        else
+        {
+            CloseDescriptor();
+        }
+    }
+
+    private unsafe bool LingersOnClose()
+    {
+        if (!_handleAdded)
+        {
+            return false; // not ours to inspect; the caller disposes the socket
+        }
+
+        // struct linger { int l_onoff; int l_linger; }
+        int* linger = stackalloc int[2];
+        uint length = sizeof(int) * 2;
+        return Interop.Sys.GetSockOpt(Fd, Interop.Sys.SOL_SOCKET, Interop.Sys.SO_LINGER, linger, &length) == 0
+            && linger[0] != 0 && linger[1] > 0;
+    }
+
+    private void CloseDescriptor()
+    {
         if (_handleAdded)
         {
             _handleAdded = false;
