@@ -85,13 +85,25 @@ internal sealed class EmulatedSocket<TDemux> : EngineSocket where TDemux : struc
 
     private void Drain(OperationQueue queue)
     {
-        EmulatedOperation? done = queue.OnReady(_fd, out bool drained);
-        if (drained && TDemux.TracksInterest)
+        while (true)
         {
-            UpdateInterest();
-        }
+            EmulatedOperation? done = queue.OnReady(_fd, out bool drained);
+            if (drained && TDemux.TracksInterest)
+            {
+                UpdateInterest();
+            }
 
-        CompleteChain(done);
+            if (done is null)
+            {
+                return;
+            }
+
+            CompleteChain(done);
+            if (!queue.EndDelivery())
+            {
+                return;
+            }
+        }
     }
 
     public override void Close()

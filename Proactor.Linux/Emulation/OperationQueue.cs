@@ -19,6 +19,12 @@ namespace Proactor.Linux;
 /// The loop executes queued operations while holding the lock (non-blocking syscalls, never a
 /// wait), which makes dequeue-and-complete an atomic transfer of ownership: an operation leaves
 /// the queue exactly once, through the loop, a cancel, or close.
+///
+/// The loop completes what it dequeued after releasing the lock. Until it has, the direction
+/// counts as busy: a submitter queues behind instead of trying at once, so it cannot take later
+/// bytes and post its completion before the earlier operations' completions are posted (a
+/// completion-queue reader would see the stream out of order). The loop then runs what queued
+/// meanwhile (<see cref="EndDelivery"/>), since with edge-triggered readiness no new edge may come.
 /// </remarks>
 [SupportedOSPlatform("linux")]
 internal sealed class OperationQueue
@@ -26,6 +32,7 @@ internal sealed class OperationQueue
     private readonly Lock _lock = new();
     private OperationFifo<EmulatedOperation> _waiting;
     private volatile bool _hasPending;
+    private bool _delivering;
     private bool _closed;
 
     /// <summary>True while an operation waits for readiness (read without the lock for interest updates).</summary>
@@ -46,7 +53,7 @@ internal sealed class OperationQueue
                 return false;
             }
 
-            if (_waiting.IsEmpty)
+            if (_waiting.IsEmpty && !_delivering)
             {
                 // Fast path: nothing queued ahead, so try the syscall now, without the loop.
                 if (op.TryExecute(handle))
@@ -54,6 +61,10 @@ internal sealed class OperationQueue
                     return false;
                 }
 
+                becameNonEmpty = true;
+            }
+            else if (_waiting.IsEmpty)
+            {
                 becameNonEmpty = true;
             }
 
@@ -66,8 +77,8 @@ internal sealed class OperationQueue
     /// <summary>
     /// The loop's response to readiness: run queued operations from the head until one would
     /// block. Returns the finished ones as a chain (via <see cref="Operation.QueueNext"/>), to be
-    /// completed by the caller outside the lock; <paramref name="drained"/> tells whether interest
-    /// may shrink.
+    /// completed by the caller outside the lock and then reported with <see cref="EndDelivery"/>;
+    /// <paramref name="drained"/> tells whether interest may shrink.
     /// </summary>
     public EmulatedOperation? OnReady(int fd, out bool drained)
     {
@@ -97,9 +108,21 @@ internal sealed class OperationQueue
 
             _hasPending = !_waiting.IsEmpty;
             drained = done is not null && _waiting.IsEmpty;
+            _delivering = done is not null;
         }
 
         return done;
+    }
+
+    /// <summary>Loop thread, after completing what <see cref="OnReady"/> returned. Returns true when
+    /// operations queued meanwhile and must be tried now.</summary>
+    public bool EndDelivery()
+    {
+        lock (_lock)
+        {
+            _delivering = false;
+            return !_waiting.IsEmpty && !_closed;
+        }
     }
 
     /// <summary>Takes <paramref name="op"/> out of the queue if it is still waiting there.</summary>
