@@ -85,7 +85,15 @@ public abstract partial class ProactorEngine
 
         if (Options.Warning is { } sink)
         {
-            sink(message);
+            try
+            {
+                sink(message);
+            }
+            catch (Exception e)
+            {
+                // Warnings are raised on engine threads: a sink that throws must not end one.
+                Console.Error.WriteLine($"{message} (the EngineOptions.Warning callback threw {e.GetType().Name}: {e.Message})");
+            }
         }
         else
         {
