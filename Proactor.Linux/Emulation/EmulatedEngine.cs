@@ -64,7 +64,7 @@ internal sealed class EmulatedEngine<TDemux> : ProactorEngine where TDemux : str
     internal int WakeDescriptor => _waker.Fd;
 
     /// <summary>eventfd writes that woke the loop, for tests and diagnostics.</summary>
-    internal long WakeWrites => _waker.Writes;
+    internal long WakeWrites => _waker.Signals;
 
     /// <summary>True when called on this engine's loop thread.</summary>
     internal bool IsLoopThread => Thread.CurrentThread == _thread;
@@ -139,10 +139,19 @@ internal sealed class EmulatedEngine<TDemux> : ProactorEngine where TDemux : str
             var events = new ReadyEvent[Options.MaxEventsPerWait];
             while (!_stopping)
             {
-                // The wait lasts until the earliest deadline: the engine's timers cost no OS timer.
-                // Work the loop posted to itself (a timeout's abort) runs before it sleeps.
-                int timeout = _posted.IsEmpty ? Timers.GetWaitTimeoutMilliseconds() : 0;
+                // Announce the sleep, then look once more for what a waker may have published
+                // (see LoopWaker): posted work, a stop, and the earliest deadline, which bounds the
+                // wait (the engine's timers cost no OS timer). Changes of a poll/select set are
+                // looked at inside Wait, after this announcement too.
+                _waker.PrepareToSleep();
+                int timeout = _posted.IsEmpty && !_stopping ? Timers.GetWaitTimeoutMilliseconds() : 0;
+                if (timeout == 0)
+                {
+                    _waker.Awake();
+                }
+
                 int n = _demux.Wait(events, timeout);
+                _waker.Awake();
                 for (int i = 0; i < n; i++)
                 {
                     ref ReadyEvent ev = ref events[i];

@@ -53,10 +53,10 @@ internal sealed unsafe partial class IoUringEngine
                 {
                     // Announce the sleep, then look once more: a post that missed the flag is
                     // seen here, one that saw it writes the eventfd (full fences on both sides).
-                    Interlocked.Exchange(ref _sleeping, 1);
+                    _waker.PrepareToSleep();
                     if (HasPostedCommands || _stopping)
                     {
-                        Volatile.Write(ref _sleeping, 0);
+                        _waker.Awake();
                         continue;
                     }
 
@@ -66,12 +66,12 @@ internal sealed unsafe partial class IoUringEngine
                     if (timeout == 0)
                     {
                         wait = false;
-                        Volatile.Write(ref _sleeping, 0);
+                        _waker.Awake();
                     }
                 }
 
                 SubmitAndWait(wait, timeout);
-                Volatile.Write(ref _sleeping, 0);
+                _waker.Awake();
                 ReapCompletions();
                 Timers.RunDue();
             }
@@ -512,7 +512,7 @@ internal sealed unsafe partial class IoUringEngine
 
         // Posted too late for the ring: after the stuck requests above, which may be ahead of them.
         AbortStragglers();
-        _wakeFd.Dispose();
+        _waker.Dispose();
         if (!stuck)
         {
             NativeMemory.Free(_scratch); // with a stuck read the kernel might still write it: leak instead

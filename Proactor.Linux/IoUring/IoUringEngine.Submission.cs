@@ -27,9 +27,6 @@ internal sealed unsafe partial class IoUringEngine
     private IoUringOperation? _cancelHead;
     private IoUringSocket? _closeHead;
 
-    // 1 while the ring thread is (about to be) blocked in io_uring_enter; whoever swaps it to 0
-    // writes the eventfd, so a burst of posts costs one wake-up.
-    private int _sleeping;
     private volatile bool _terminated;
     private bool _multishotAccept = true;
     private bool _wakeArmed;
@@ -122,43 +119,11 @@ internal sealed unsafe partial class IoUringEngine
             return;
         }
 
-        WakeIfSleeping();
+        _waker.Wake();
     }
 
     private bool HasPostedCommands =>
         Volatile.Read(ref _postedHead) is not null || Volatile.Read(ref _cancelHead) is not null || Volatile.Read(ref _closeHead) is not null;
-
-    private void WakeIfSleeping()
-    {
-        // Full fence: whatever the caller published (a posted command, a timer) is ordered before
-        // the read of _sleeping; the ring thread sets _sleeping before it re-checks for work.
-        Interlocked.MemoryBarrier();
-        if (Volatile.Read(ref _sleeping) == 0 || Interlocked.Exchange(ref _sleeping, 0) == 0)
-        {
-            return;
-        }
-
-        bool added = false;
-        try
-        {
-            // The reference keeps the eventfd's number from being closed and reused under us.
-            _wakeFd.DangerousAddRef(ref added);
-            ulong one = 1;
-            Interop.Sys.Write(_wakeFd.Fd, &one, sizeof(ulong));
-            Interlocked.Increment(ref _wakeWrites);
-        }
-        catch (ObjectDisposedException)
-        {
-            // The engine has ended; there is nothing left to wake.
-        }
-        finally
-        {
-            if (added)
-            {
-                _wakeFd.DangerousRelease();
-            }
-        }
-    }
 
     /// <summary>Ring thread: takes every posted command and turns it into SQEs or completions.</summary>
     private void DrainCommands()
@@ -453,7 +418,7 @@ internal sealed unsafe partial class IoUringEngine
         _wakeArmed = true;
         Interop.IoUringSqe* sqe = GetSqe();
         sqe->Opcode = Interop.Sys.IORING_OP_READ;
-        sqe->Fd = _wakeFd.Fd;
+        sqe->Fd = _waker.Fd;
         sqe->Addr = (ulong)(_scratch + ScratchWake);
         sqe->Len = sizeof(ulong);
         sqe->Off = ulong.MaxValue; // -1: the file's own position (an eventfd has none)

@@ -21,7 +21,7 @@ namespace Proactor.Linux;
 internal sealed unsafe partial class IoUringEngine : ProactorEngine
 {
     private readonly IoUringRing _ring;
-    private readonly SafeFileDescriptorHandle _wakeFd;
+    private readonly EventFdWaker _waker;
     private readonly SocketTable<IoUringSocket> _sockets = new();
     private readonly Lock _registrationLock = new();
     private readonly Thread _thread;
@@ -36,7 +36,6 @@ internal sealed unsafe partial class IoUringEngine : ProactorEngine
     private long _enterCalls;
     private long _sqesSubmitted;
     private long _cqesReaped;
-    private long _wakeWrites;
     private long _directTries;
     private long _directCompletions;
 
@@ -44,7 +43,7 @@ internal sealed unsafe partial class IoUringEngine : ProactorEngine
         : base(options)
     {
         _ring = ring;
-        _wakeFd = wakeFd;
+        _waker = new EventFdWaker(wakeFd);
         TryBeforeSubmit = options.IoUringTryBeforeSubmit;
         _deferTaskRun = (ring.SetupFlags & Interop.Sys.IORING_SETUP_DEFER_TASKRUN) != 0;
         _scratch = (byte*)NativeMemory.AllocZeroed(ScratchSize);
@@ -81,7 +80,7 @@ internal sealed unsafe partial class IoUringEngine : ProactorEngine
     internal long CqesReaped => Volatile.Read(ref _cqesReaped);
 
     /// <summary>eventfd writes that woke the ring thread for work posted from other threads.</summary>
-    internal long WakeWrites => Interlocked.Read(ref _wakeWrites);
+    internal long WakeWrites => _waker.Signals;
 
     /// <summary>Receives and sends tried at once on the starting thread (<see cref="EngineOptions.IoUringTryBeforeSubmit"/>).</summary>
     internal long DirectTries => Interlocked.Read(ref _directTries);
@@ -157,17 +156,14 @@ internal sealed unsafe partial class IoUringEngine : ProactorEngine
     {
         if (!IsEngineThread)
         {
-            WakeIfSleeping();
+            _waker.Wake();
         }
     }
 
     protected override void Dispose(bool disposing)
     {
         _stopping = true;
-        WakeIfSleeping();
-        if (!IsEngineThread)
-        {
-            _thread.Join();
-        }
+        _waker.Wake();
+        JoinEngineThread(_thread);
     }
 }
