@@ -251,12 +251,13 @@ public abstract partial class ConformanceTests
     [Test]
     public async Task A_ReusePort_group_listener_accepts_no_further_than_its_queue_limit_ahead_of_the_caller()
     {
+        using ProactorEngineGroup group = CreateGroupWith(2, o => o);
         if (!OperatingSystem.IsLinux())
         {
-            Assert.Ignore("ReusePort is Linux only.");
+            Assert.Throws<PlatformNotSupportedException>(() => group.Listen(new IPEndPoint(IPAddress.Loopback, 0), AcceptDistribution.ReusePort));
+            return; // only Linux balances SO_REUSEPORT listeners
         }
 
-        using ProactorEngineGroup group = CreateGroupWith(2, o => o);
         using GroupListener listener = group.Listen(new IPEndPoint(IPAddress.Loopback, 0), AcceptDistribution.ReusePort, backlog: 512);
         int Accepted() => group.Engines.Sum(e => e.SocketCount) - listener.Sockets.Count;
 
@@ -299,12 +300,13 @@ public abstract partial class ConformanceTests
     [TestCase(AcceptDistribution.ReusePort)]
     public async Task Disposing_a_group_listener_ends_a_pending_accept_and_closes_connections_not_yet_handed_out(AcceptDistribution distribution)
     {
+        using ProactorEngineGroup group = CreateGroupWith(2, o => o);
         if (distribution == AcceptDistribution.ReusePort && !OperatingSystem.IsLinux())
         {
-            Assert.Ignore("ReusePort is Linux only.");
+            Assert.Throws<PlatformNotSupportedException>(() => group.Listen(new IPEndPoint(IPAddress.Loopback, 0), distribution));
+            return; // only Linux balances SO_REUSEPORT listeners
         }
 
-        using ProactorEngineGroup group = CreateGroupWith(2, o => o);
         GroupListener listener = group.Listen(new IPEndPoint(IPAddress.Loopback, 0), distribution);
         ValueTask<ProactorSocket> pending = listener.AcceptAsync();
         Assert.That(pending.IsCompleted, Is.False);
