@@ -77,12 +77,14 @@ public abstract partial class ConformanceTests
                 catch (SocketException e)
                 {
                     Assert.That(e.SocketErrorCode, Is.EqualTo(SocketError.ConnectionReset), "the reset connection's first receive");
+                    TestContext.Out.WriteLine("the reset connection was accepted; its first receive reported ConnectionReset");
                     continue;
                 }
 
                 if (received == 0)
                 {
-                    continue; // the reset connection, reported as an end of stream
+                    TestContext.Out.WriteLine("the reset connection was accepted; its first receive reported the end of stream");
+                    continue;
                 }
 
                 Assert.That(first[0], Is.EqualTo(0x42), "the good client's byte");

@@ -41,7 +41,8 @@ namespace Proactor.Tests.Infrastructure
 
             // Should the hook ever not run, the test platform would start instead: make that harmless.
             info.ArgumentList.Add("--list-tests");
-            info.Environment["DOTNET_STARTUP_HOOKS"] = testsDll;
+            string? otherHooks = Environment.GetEnvironmentVariable("DOTNET_STARTUP_HOOKS"); // a coverage tool's, say
+            info.Environment["DOTNET_STARTUP_HOOKS"] = string.IsNullOrEmpty(otherHooks) ? testsDll : otherHooks + Path.PathSeparator + testsDll;
             info.Environment[ModeVariable] = mode;
 
             using Process process = Process.Start(info)!;
