@@ -29,5 +29,10 @@ internal static class ProactorMetrics
         s_meter.CreateCounter<long>("proactor.operations.timed_out", unit: "{operation}",
             description: "Operations completed with TimedOut by their per-operation timeout.");
 
+    /// <summary>Accepts of a group listener that failed and were retried, tagged with the error.</summary>
+    public static readonly Counter<long> AcceptErrors =
+        s_meter.CreateCounter<long>("proactor.accept.errors", unit: "{error}",
+            description: "Failed accepts a group listener retried (out of descriptors or buffers, a connection reset in the backlog), tagged with the error.");
+
     public static KeyValuePair<string, object?> EngineTag(ProactorEngine engine) => new("engine", engine.Name);
 }

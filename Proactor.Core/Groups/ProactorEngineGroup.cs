@@ -58,6 +58,11 @@ public sealed class ProactorEngineGroup : IDisposable
     }
 
     /// <summary>Listens on <paramref name="localEndPoint"/>, spreading connections as <paramref name="distribution"/> says.</summary>
+    /// <remarks>The listener keeps accepting until it is disposed: accept errors (out of descriptors or
+    /// buffers, a connection reset in the backlog) are reported and retried after a short back-off,
+    /// and with <see cref="AcceptDistribution.ReusePort"/> at most
+    /// <see cref="GroupListener.AcceptedQueueLimit"/> connections are accepted ahead of the caller.
+    /// See <see cref="GroupListener"/>.</remarks>
     /// <exception cref="ArgumentNullException"><paramref name="localEndPoint"/> is null.</exception>
     /// <exception cref="PlatformNotSupportedException"><see cref="AcceptDistribution.ReusePort"/> off Linux.</exception>
     /// <exception cref="System.Net.Sockets.SocketException">The bind or listen failed.</exception>
