@@ -50,11 +50,9 @@ internal sealed class ChaosRun
     private readonly ConcurrentBag<CancellationTokenSource> _sources = new();
     private readonly List<CancellationTokenSource> _liveTokens = new();
     private readonly List<Connection> _connections = new();
-    private readonly Dictionary<EndPoint, ProactorSocket> _unmatchedClients = new();
-    private readonly Dictionary<EndPoint, ProactorSocket> _unmatchedAccepted = new();
+    private readonly List<ProactorSocket> _listeners = new();
     private readonly ConcurrentBag<ProactorSocket> _everyClientSocket = new();
     private readonly Lock _lock = new();
-    private ProactorSocket _listener = null!;
     private long _nextId;
     private long _submitted;
     private long _refused;
@@ -79,7 +77,6 @@ internal sealed class ChaosRun
     /// engine in a last burst and waits for every operation. Returns a one-line summary.</summary>
     public async Task<string> RunAsync(TimeSpan duration)
     {
-        _listener = Net.Listen(_engine);
         for (int i = 0; i < 4; i++)
         {
             var (client, server) = await Net.ConnectedPairAsync(_engine);
@@ -159,13 +156,12 @@ internal sealed class ChaosRun
 
         lock (_lock)
         {
-            foreach (ProactorSocket s in _unmatchedClients.Values.Concat(_unmatchedAccepted.Values))
+            foreach (ProactorSocket s in _listeners)
             {
                 s.Dispose();
             }
         }
 
-        _listener.Dispose();
         foreach (CancellationTokenSource cts in _sources)
         {
             cts.Dispose();
@@ -273,7 +269,7 @@ internal sealed class ChaosRun
 
                 break;
             default:
-                ReplaceListener();
+                CloseAListener(random);
                 break;
         }
     }
@@ -282,7 +278,17 @@ internal sealed class ChaosRun
     {
         lock (_lock)
         {
-            _connections.RemoveAll(c => c.A.IsDisposed && c.B.IsDisposed);
+            // A connection with a closed side leaves the draw: operations on closed sockets are only
+            // refused at submission and would crowd out the interesting ones. Its other side is
+            // closed too, which keeps the number of descriptors bounded (select handles none at or
+            // above 1024) and aborts what was pending there.
+            foreach (Connection gone in _connections.Where(c => c.A.IsDisposed || c.B.IsDisposed))
+            {
+                gone.A.Dispose();
+                gone.B.Dispose();
+            }
+
+            _connections.RemoveAll(c => c.A.IsDisposed || c.B.IsDisposed);
             return _connections.Count == 0 ? null : _connections[random.Next(_connections.Count)];
         }
     }
@@ -383,77 +389,76 @@ internal sealed class ChaosRun
         }
     }
 
+    /// <summary>
+    /// A connection through a listener of its own: with one client per listener the accepted
+    /// socket is surely that client's peer (endpoints can be reused within the run on loopback),
+    /// and closing a listener is still an action that aborts its pending accept.
+    /// </summary>
     private void StartConnect(Random random)
     {
-        var client = new ProactorSocket(_engine, AddressFamily.InterNetwork);
-        _everyClientSocket.Add(client);
-        ProactorSocket listener;
+        ProactorSocket listener = Net.Listen(_engine);
         lock (_lock)
         {
-            listener = _listener;
+            _listeners.Add(listener);
         }
 
-        EndPoint target;
-        try
-        {
-            target = listener.LocalEndPoint!;
-        }
-        catch (ObjectDisposedException)
-        {
-            return;
-        }
+        var client = new ProactorSocket(_engine, AddressFamily.InterNetwork);
+        _everyClientSocket.Add(client);
+        var pair = new PendingConnection(this, client, listener);
+        EndPoint target = listener.LocalEndPoint!;
 
         var (acceptToken, _) = Limits(random);
         var accept = new Op(this, Interlocked.Increment(ref _nextId), "accept", null, 0, null, -1);
-        Submit(accept, () => Observe(accept, listener.AcceptAsync(acceptToken), OnAccepted));
+        Submit(accept, () => Observe(accept, listener.AcceptAsync(acceptToken), pair.Accepted));
 
         var (token, timeout) = Limits(random);
         var connect = new Op(this, Interlocked.Increment(ref _nextId), "connect", null, 0, null, -1);
-        Submit(connect, () => Observe(connect, client.ConnectAsync(target, timeout, token), () => OnConnected(client)));
+        Submit(connect, () => Observe(connect, client.ConnectAsync(target, timeout, token), pair.Connected));
     }
 
-    private void OnAccepted(ProactorSocket accepted)
+    private sealed class PendingConnection(ChaosRun run, ProactorSocket client, ProactorSocket listener)
     {
-        _everyClientSocket.Add(accepted);
-        EndPoint? remote = TryEndPoint(() => accepted.RemoteEndPoint);
-        lock (_lock)
-        {
-            if (remote is not null && _unmatchedClients.Remove(remote, out ProactorSocket? client))
-            {
-                _connections.Add(new Connection(client, accepted));
-            }
-            else if (remote is not null)
-            {
-                _unmatchedAccepted[remote] = accepted;
-            }
-        }
-    }
+        private ProactorSocket? _accepted;
+        private bool _connected;
+        private int _outstanding = 2;
 
-    private void OnConnected(ProactorSocket client)
-    {
-        EndPoint? local = TryEndPoint(() => client.LocalEndPoint);
-        lock (_lock)
+        public void Accepted(ProactorSocket? accepted)
         {
-            if (local is not null && _unmatchedAccepted.Remove(local, out ProactorSocket? accepted))
+            if (accepted is not null)
             {
-                _connections.Add(new Connection(client, accepted));
+                run._everyClientSocket.Add(accepted);
             }
-            else if (local is not null)
-            {
-                _unmatchedClients[local] = client;
-            }
-        }
-    }
 
-    private static EndPoint? TryEndPoint(Func<EndPoint?> get)
-    {
-        try
-        {
-            return get();
+            _accepted = accepted;
+            Done();
         }
-        catch (Exception e) when (e is ObjectDisposedException or SocketException)
+
+        public void Connected(bool connected)
         {
-            return null;
+            _connected = connected;
+            Done();
+        }
+
+        private void Done()
+        {
+            if (Interlocked.Decrement(ref _outstanding) != 0)
+            {
+                return;
+            }
+
+            listener.Dispose();
+            lock (run._lock)
+            {
+                run._listeners.Remove(listener);
+                if (_connected && _accepted is not null && !client.IsDisposed && !_accepted.IsDisposed)
+                {
+                    run._connections.Add(new Connection(client, _accepted));
+                    return;
+                }
+            }
+
+            client.Dispose();
+            _accepted?.Dispose();
         }
     }
 
@@ -475,17 +480,20 @@ internal sealed class ChaosRun
         s.Dispose();
     }
 
-    private void ReplaceListener()
+    private void CloseAListener(Random random)
     {
-        ProactorSocket fresh = Net.Listen(_engine);
-        ProactorSocket old;
+        ProactorSocket listener;
         lock (_lock)
         {
-            old = _listener;
-            _listener = fresh;
+            if (_listeners.Count == 0)
+            {
+                return;
+            }
+
+            listener = _listeners[random.Next(_listeners.Count)];
         }
 
-        old.Dispose(); // aborts its pending accepts
+        listener.Dispose(); // aborts its pending accept
     }
 
     private void Submit(Op op, Action submit)
@@ -510,10 +518,10 @@ internal sealed class ChaosRun
 
     private void Observe(Op op, ValueTask<int> operation) => _observers.Add(ObserveAsync(op, operation));
 
-    private void Observe(Op op, ValueTask<ProactorSocket> operation, Action<ProactorSocket> onSuccess) =>
-        _observers.Add(ObserveAsync(op, operation, onSuccess));
+    private void Observe(Op op, ValueTask<ProactorSocket> operation, Action<ProactorSocket?> onEnd) =>
+        _observers.Add(ObserveAsync(op, operation, onEnd));
 
-    private void Observe(Op op, ValueTask operation, Action onSuccess) => _observers.Add(ObserveAsync(op, operation, onSuccess));
+    private void Observe(Op op, ValueTask operation, Action<bool> onEnd) => _observers.Add(ObserveAsync(op, operation, onEnd));
 
     private async Task ObserveAsync(Op op, ValueTask<int> operation)
     {
@@ -532,7 +540,7 @@ internal sealed class ChaosRun
         op.Complete(outcome);
     }
 
-    private async Task ObserveAsync(Op op, ValueTask<ProactorSocket> operation, Action<ProactorSocket> onSuccess)
+    private async Task ObserveAsync(Op op, ValueTask<ProactorSocket> operation, Action<ProactorSocket?> onEnd)
     {
         bool pending = !operation.IsCompleted;
         Outcome outcome;
@@ -548,15 +556,11 @@ internal sealed class ChaosRun
         }
 
         await LeaveTheCompletingThreadAsync(op, pending);
-        if (accepted is not null)
-        {
-            onSuccess(accepted);
-        }
-
         op.Complete(outcome);
+        onEnd(accepted);
     }
 
-    private async Task ObserveAsync(Op op, ValueTask operation, Action onSuccess)
+    private async Task ObserveAsync(Op op, ValueTask operation, Action<bool> onEnd)
     {
         bool pending = !operation.IsCompleted;
         Outcome outcome;
@@ -571,12 +575,8 @@ internal sealed class ChaosRun
         }
 
         await LeaveTheCompletingThreadAsync(op, pending);
-        if (outcome.Error is null)
-        {
-            onSuccess();
-        }
-
         op.Complete(outcome);
+        onEnd(outcome.Error is null);
     }
 
     private async Task LeaveTheCompletingThreadAsync(Op op, bool pending)
