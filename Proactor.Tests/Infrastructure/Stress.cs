@@ -40,4 +40,12 @@ internal static class Stress
             buffer[i] = StreamByte(start + i);
         }
     }
+
+    /// <summary>A new array of <paramref name="length"/> bytes of the counter stream from <paramref name="start"/>.</summary>
+    public static byte[] StreamBytes(int length, long start)
+    {
+        byte[] data = new byte[length];
+        FillStream(data, start);
+        return data;
+    }
 }
