@@ -64,7 +64,7 @@ internal static class Net
                 {
                     byte[] message = new byte[Size];
                     message.AsSpan().Fill((byte)((thread * messagesEach) + m + 1));
-                    await sender.SendAsync(message);
+                    await SendAllAsync(sender, message);
                 }
             });
         }
@@ -80,6 +80,26 @@ internal static class Net
         return blocks;
     }
 
+    /// <summary>Sends every byte of <paramref name="data"/> and fails unless the send reports exactly
+    /// that many: a send completes only when all of it was written, so any other count is a bug.</summary>
+    public static async Task SendAllAsync(ProactorSocket socket, ReadOnlyMemory<byte> data, CancellationToken ct = default)
+    {
+        int sent = await socket.SendAsync(data, ct).AsTask().WaitAsync(StepTimeout, ct);
+        if (sent != data.Length)
+        {
+            throw new InvalidOperationException($"A send of {data.Length} bytes reported {sent}.");
+        }
+    }
+
+    /// <summary>A count an operation reported must lie in 0..<paramref name="max"/> (the room it was given).</summary>
+    public static void CheckCount(int count, int max, string what)
+    {
+        if (count < 0 || count > max)
+        {
+            throw new InvalidOperationException($"A {what} into {max} bytes of room reported {count} bytes.");
+        }
+    }
+
     /// <summary>Receives exactly <paramref name="buffer"/>.Length bytes, or fails on early end.</summary>
     public static async Task ReceiveExactlyAsync(ProactorSocket socket, Memory<byte> buffer, CancellationToken ct = default)
     {
@@ -92,6 +112,7 @@ internal static class Net
                 throw new InvalidOperationException($"The peer closed after {total} of {buffer.Length} bytes.");
             }
 
+            CheckCount(n, buffer.Length - total, "receive");
             total += n;
         }
     }
@@ -109,6 +130,7 @@ internal static class Net
                 return output.ToArray();
             }
 
+            CheckCount(n, chunk.Length, "receive");
             output.Write(chunk, 0, n);
         }
     }
