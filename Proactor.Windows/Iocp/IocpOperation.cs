@@ -159,7 +159,11 @@ internal sealed unsafe class IocpOperation : Operation
         switch (Kind)
         {
             case OperationKind.Receive:
-                BytesTransferred = (int)bytes;
+                if (Error == SocketError.Success)
+                {
+                    BytesTransferred = (int)bytes;
+                }
+
                 break;
             case OperationKind.Send:
                 if (Error != SocketError.Success)
