@@ -447,9 +447,10 @@ public sealed class IocpEngineTests
     }
 
     /// <summary>
-    /// Waits for <paramref name="signal"/> without blocking the calling thread. Under Wine an
-    /// overlapped socket call is finished by an APC on the thread that issued it, so a test thread
-    /// that issues a call and then blocks would keep it from ever completing.
+    /// Waits for <paramref name="signal"/> without blocking the calling thread. Seen under Wine: a
+    /// receive issued by a test thread that then blocked in ManualResetEventSlim.Wait did not
+    /// complete while that thread waited (Wine finishes overlapped socket calls in the issuing
+    /// process's threads), so the test would wait for itself.
     /// </summary>
     private static Task<bool> WaitOffThisThreadAsync(ManualResetEventSlim signal) =>
         Task.Run(() => signal.Wait(Net.StepTimeout));
