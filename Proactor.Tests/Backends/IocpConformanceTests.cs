@@ -31,6 +31,24 @@ public sealed class IocpInlineConformanceTests : ConformanceTests
     protected override int RuntimeBytesPerPendingAwait => IocpEnvironment.RuntimeBytesPerPendingAwait;
 }
 
+/// <summary>
+/// The conformance suite on IOCP with FILE_SKIP_COMPLETION_PORT_ON_SUCCESS refused (forced by a test
+/// hook), as layered providers make real Windows do: every operation, also one that succeeds at
+/// once, completes through the port — a path the machine running the tests would otherwise never take.
+/// </summary>
+[TestFixture]
+[Platform("Win")]
+[Category("Windows")]
+[System.Runtime.Versioning.SupportedOSPlatform("windows")]
+public sealed class IocpNoSkipConformanceTests : ConformanceTests
+{
+    protected override ProactorEngine CreateEngine() =>
+        new Proactor.Windows.IocpEngine(new EngineOptions { Backend = BackendKind.Iocp },
+            new Proactor.Windows.IocpTestHooks { ForceNoSkipCompletionPortOnSuccess = true });
+
+    protected override int RuntimeBytesPerPendingAwait => IocpEnvironment.RuntimeBytesPerPendingAwait;
+}
+
 /// <summary>The one place where the IOCP fixtures say how their environment differs.</summary>
 internal static class IocpEnvironment
 {

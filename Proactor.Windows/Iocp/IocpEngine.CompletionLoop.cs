@@ -82,6 +82,14 @@ internal sealed unsafe partial class IocpEngine
             }
 
             IocpOperation op = IocpOperation.FromOverlapped(entry.lpOverlapped);
+            if (entry.lpCompletionKey == AbortKey)
+            {
+                op.Unroot();
+                RemovePending();
+                op.Complete();
+                continue;
+            }
+
             ((IocpSocket)op.Owner.EngineSocket).OnPacket(op, entry.dwNumberOfBytesTransferred);
         }
     }

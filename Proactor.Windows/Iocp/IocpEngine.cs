@@ -22,8 +22,14 @@ internal sealed unsafe partial class IocpEngine : ProactorEngine
     /// <summary>The completion key of <see cref="WakeLoop"/> packets; sockets are associated with key 0.</summary>
     private const nuint WakeKey = 1;
 
+    /// <summary>The completion key of <see cref="PostAborted"/> packets: an operation that ended
+    /// before the OS ever had it, handed to the completion thread to be completed there.</summary>
+    private const nuint AbortKey = 2;
+
     /// <summary>How long Dispose waits for the packets of aborted operations before giving up on them.</summary>
     private static readonly TimeSpan s_drainTimeout = TimeSpan.FromSeconds(10);
+
+    private static readonly IocpTestHooks s_noHooks = new();
 
     private readonly SafeCompletionPortHandle _port;
     private readonly nint _portHandle;
@@ -36,8 +42,14 @@ internal sealed unsafe partial class IocpEngine : ProactorEngine
     private int _pendingOperations;
 
     public IocpEngine(EngineOptions options)
+        : this(options, null)
+    {
+    }
+
+    internal IocpEngine(EngineOptions options, IocpTestHooks? hooks)
         : base(options)
     {
+        Hooks = hooks ?? s_noHooks;
         _portHandle = Interop.Kernel32.CreateIoCompletionPort(-1, 0, 0, 1);
         if (_portHandle == 0)
         {
@@ -45,7 +57,9 @@ internal sealed unsafe partial class IocpEngine : ProactorEngine
         }
 
         _port = new SafeCompletionPortHandle(_portHandle);
-        SkipCompletionPortOnSuccessRefusal = ProbeSkipCompletionPortOnSuccess();
+        SkipCompletionPortOnSuccessRefusal = Hooks.ForceNoSkipCompletionPortOnSuccess
+            ? "forced off by a test hook; every operation completes through the port."
+            : ProbeSkipCompletionPortOnSuccess();
         Name = SkipsCompletionPortOnSuccess ? "iocp" : "iocp-noskip";
         _thread = new Thread(CompletionLoop)
         {
@@ -69,6 +83,9 @@ internal sealed unsafe partial class IocpEngine : ProactorEngine
 
     /// <summary>Why FILE_SKIP_COMPLETION_PORT_ON_SUCCESS is not used, or null when it is.</summary>
     public string? SkipCompletionPortOnSuccessRefusal { get; }
+
+    /// <summary>Test-only switches (none set in production).</summary>
+    internal IocpTestHooks Hooks { get; }
 
     /// <summary>Registered sockets, for leak checks.</summary>
     internal int RegisteredSocketCount
@@ -115,6 +132,44 @@ internal sealed unsafe partial class IocpEngine : ProactorEngine
         lock (_registrationLock)
         {
             _sockets.Remove(socket);
+        }
+    }
+
+    /// <summary>
+    /// Hands <paramref name="op"/>, which the OS never had (it waited behind the call in flight)
+    /// and whose result is already set, to the completion thread, which completes it. A cancelling
+    /// or timing-out thread never runs a continuation itself; and a timer callback that cancels
+    /// returns before the continuation can reuse the operation and re-arm its deadline.
+    /// </summary>
+    internal void PostAborted(IocpOperation op)
+    {
+        AddPending();
+        op.Root();
+        bool added = false;
+        bool posted = false;
+        try
+        {
+            _port.DangerousAddRef(ref added);
+            posted = Interop.Kernel32.PostQueuedCompletionStatus(_portHandle, 0, AbortKey, op.Overlapped) != 0;
+        }
+        catch (ObjectDisposedException)
+        {
+            // The port is gone: the completion thread abandoned its drain (reported then).
+        }
+        finally
+        {
+            if (added)
+            {
+                _port.DangerousRelease();
+            }
+        }
+
+        if (!posted)
+        {
+            // No completion thread left to deliver it; completing here is better than never.
+            op.Unroot();
+            RemovePending();
+            op.Complete();
         }
     }
 
@@ -186,9 +241,14 @@ internal sealed unsafe partial class IocpEngine : ProactorEngine
     {
         _stopping = true;
         WakeLoop();
-        if (!IsEngineThread)
+        if (!IsEngineThread && !_thread.Join(Hooks.JoinTimeout))
         {
-            _thread.Join();
+            // A continuation that never returns holds the completion thread (inline dispatch), or
+            // the drain of aborted calls is slow: report it rather than hang the caller for good.
+            // The thread still closes every socket and the port when it gets there.
+            Warn("dispose",
+                $"Proactor: the {Name} completion thread did not stop within {Hooks.JoinTimeout.TotalSeconds:F0} s of Dispose " +
+                "(an inline continuation that blocks holds it); Dispose returns without it, and its sockets close when it stops.");
         }
     }
 }

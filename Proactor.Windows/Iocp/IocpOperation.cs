@@ -76,19 +76,26 @@ internal sealed unsafe class IocpOperation : Operation
     /// </summary>
     public bool Issue(nint handle, bool skipsPortOnSuccess)
     {
-        if (_block->Self == 0)
-        {
-            // Rooted before the call: the packet may be dequeued before the call even returns.
-            _block->Self = GCHandle.ToIntPtr(GCHandle.Alloc(this));
-        }
+        Root(); // before the call: the packet may be dequeued before the call even returns
 
-        bool pending = Kind switch
+        bool pending;
+        try
         {
-            OperationKind.Receive => StartReceive(handle, skipsPortOnSuccess),
-            OperationKind.Send => StartSend(handle, skipsPortOnSuccess),
-            OperationKind.Accept => StartAccept(handle, skipsPortOnSuccess),
-            _ => StartConnect(handle, skipsPortOnSuccess),
-        };
+            pending = Kind switch
+            {
+                OperationKind.Receive => StartReceive(handle, skipsPortOnSuccess),
+                OperationKind.Send => StartSend(handle, skipsPortOnSuccess),
+                OperationKind.Accept => StartAccept(handle, skipsPortOnSuccess),
+                _ => StartConnect(handle, skipsPortOnSuccess),
+            };
+        }
+        catch
+        {
+            // Thrown before the OS took the block (the caller's Memory.Pin, the accept socket's
+            // creation): nothing is in flight, so nothing may stay rooted or pinned.
+            Finish();
+            throw;
+        }
 
         if (!pending)
         {
@@ -98,6 +105,25 @@ internal sealed unsafe class IocpOperation : Operation
         return pending;
     }
 
+    /// <summary>Roots the object (strong GCHandle in the block) while the OS or the port holds its OVERLAPPED.</summary>
+    public void Root()
+    {
+        if (_block->Self == 0)
+        {
+            _block->Self = GCHandle.ToIntPtr(GCHandle.Alloc(this));
+        }
+    }
+
+    /// <summary>Drops the root of <see cref="Root"/>, once the port handed the OVERLAPPED back.</summary>
+    public void Unroot()
+    {
+        if (_block->Self != 0)
+        {
+            GCHandle.FromIntPtr(_block->Self).Free();
+            _block->Self = 0;
+        }
+    }
+
     /// <summary>
     /// Completion thread: the packet for this operation arrived. <paramref name="handle"/> is the
     /// socket (0 when it is already closed; <paramref name="closed"/> once Close began). Returns true
@@ -105,82 +131,115 @@ internal sealed unsafe class IocpOperation : Operation
     /// </summary>
     public bool OnPacket(nint handle, bool closed, uint bytes, bool skipsPortOnSuccess)
     {
+        if (closed || handle == 0)
+        {
+            // An operation still pending when its socket was closed ends aborted, whatever the
+            // packet says: data or end-of-stream that raced with the close is not delivered (the
+            // contract of EngineSocket.Close), and the handle value may already name another socket.
+            Error = SocketError.OperationAborted;
+            Finish();
+            return false;
+        }
+
         if ((int)_block->Overlapped.InternalLow != 0)
         {
-            if (closed || handle == 0)
+            // The packet carries an NTSTATUS; Winsock's translation gives what Linux reports
+            // (STATUS_CONNECTION_RESET → WSAECONNRESET, STATUS_CANCELLED → WSA_OPERATION_ABORTED).
+            uint transferred, flags;
+            if (Interop.Winsock.WSAGetOverlappedResult(handle, Overlapped, &transferred, 0, &flags) != 0)
             {
-                // Closing the socket is what ended it, whatever status the stack chose for that.
-                Error = SocketError.OperationAborted;
+                bytes = transferred; // a success or warning status
             }
             else
             {
-                // The packet carries an NTSTATUS; Winsock's translation gives what Linux reports
-                // (STATUS_CONNECTION_RESET → WSAECONNRESET, STATUS_CANCELLED → WSA_OPERATION_ABORTED).
-                uint transferred, flags;
-                if (Interop.Winsock.WSAGetOverlappedResult(handle, Overlapped, &transferred, 0, &flags) != 0)
-                {
-                    bytes = transferred; // a success or warning status
-                }
-                else
-                {
-                    Error = Interop.Errors.ToSocketError(Marshal.GetLastPInvokeError());
-                }
+                Error = Interop.Errors.ToSocketError(Marshal.GetLastPInvokeError());
             }
         }
 
-        if (Error == SocketError.Success)
+        switch (Kind)
         {
-            switch (Kind)
-            {
-                case OperationKind.Receive:
+            case OperationKind.Receive:
+                if (Error == SocketError.Success)
+                {
                     BytesTransferred = (int)bytes;
-                    break;
-                case OperationKind.Send:
-                    BytesTransferred += (int)bytes;
-                    if (BytesTransferred < Buffer.Length && bytes != 0)
-                    {
-                        // A send completes only when every byte is written: issue the rest, unless
-                        // an end was requested meanwhile (a cancel that raced with this packet
-                        // found nothing to cancel, so it is honoured here).
-                        if (closed || handle == 0 || CancelRequested)
-                        {
-                            Error = SocketError.OperationAborted;
-                        }
-                        else if (Issue(handle, skipsPortOnSuccess))
-                        {
-                            return true;
-                        }
-                    }
+                }
 
+                break;
+            case OperationKind.Send:
+                if (Error != SocketError.Success)
+                {
                     break;
-                case OperationKind.Accept:
-                    if (closed || handle == 0)
+                }
+
+                BytesTransferred += (int)bytes;
+                if (BytesTransferred < Buffer.Length)
+                {
+                    if (bytes == 0)
                     {
+                        // Success without progress: issuing the rest again would spin; report it.
+                        Error = NoProgressError;
+                    }
+                    else if (CancelRequested)
+                    {
+                        // A send completes only when every byte is written, unless an end was
+                        // requested meanwhile: a cancel that raced with this packet found nothing
+                        // to cancel (CancelIoEx had no call in flight), so it is honoured here.
                         Error = SocketError.OperationAborted;
                     }
-                    else
+                    else if (Issue(handle, skipsPortOnSuccess))
                     {
-                        FinishAccept(handle);
+                        return true;
                     }
+                }
 
-                    break;
-                default:
-                    if (closed || handle == 0)
-                    {
-                        Error = SocketError.OperationAborted;
-                    }
-                    else
-                    {
-                        FinishConnect(handle);
-                    }
+                break;
+            case OperationKind.Accept:
+                if (Error == SocketError.Success)
+                {
+                    FinishAccept(handle);
+                }
 
-                    break;
-            }
+                if (IsResetInBacklog(Error) && !CancelRequested)
+                {
+                    // The connection was reset while it waited in the backlog: skip it and accept
+                    // the next one, as Kestrel's socket listener and libuv do; one client must not
+                    // fail a server's accept loop.
+                    Error = SocketError.Success;
+                    DropAcceptSocket();
+                    if (Issue(handle, skipsPortOnSuccess))
+                    {
+                        return true;
+                    }
+                }
+
+                break;
+            default:
+                if (Error == SocketError.Success)
+                {
+                    FinishConnect(handle);
+                }
+
+                break;
         }
 
         Finish();
         return false;
     }
+
+    /// <summary>Ends this use with <paramref name="error"/> after an exception: nothing stays rooted, pinned or open.</summary>
+    public void FailWith(SocketError error)
+    {
+        Error = error;
+        Finish();
+    }
+
+    /// <summary>What a send reports when the stack completed it successfully without taking a byte.</summary>
+    private const SocketError NoProgressError = SocketError.NoBufferSpaceAvailable;
+
+    /// <summary>The errors of an accept whose connection was reset or aborted before it was taken
+    /// (STATUS_CONNECTION_RESET, STATUS_CONNECTION_ABORTED, and STATUS_CONNECTION_INVALID as Wine reports it).</summary>
+    private static bool IsResetInBacklog(SocketError error) =>
+        error is SocketError.ConnectionReset or SocketError.ConnectionAborted or SocketError.NotConnected;
 
     /// <summary>Asks the OS to end this operation early (its packet then reports the outcome).</summary>
     public void CancelIo(nint handle) => Interop.Kernel32.CancelIoEx(handle, Overlapped);
@@ -209,9 +268,10 @@ internal sealed unsafe class IocpOperation : Operation
     private bool StartSend(nint handle, bool skipsPortOnSuccess)
     {
         byte* data = Buffer.Length == 0 ? null : PinBuffer();
-        while (BytesTransferred < Buffer.Length)
+        int maxPiece = ((IocpEngine)Owner.Engine).Hooks.MaxBytesPerSend;
+        do
         {
-            _block->Buffer.len = (uint)(Buffer.Length - BytesTransferred);
+            _block->Buffer.len = (uint)Math.Min(Buffer.Length - BytesTransferred, maxPiece);
             _block->Buffer.buf = data + BytesTransferred;
             ClearOverlapped();
             uint bytes = 0;
@@ -227,11 +287,14 @@ internal sealed unsafe class IocpOperation : Operation
             }
 
             BytesTransferred += (int)bytes;
-            if (bytes == 0)
+            if (bytes == 0 && BytesTransferred < Buffer.Length)
             {
-                break; // never seen; guards against spinning on a stack that reports no progress
+                // Success without progress: trying again would spin; a short count is no success.
+                Error = NoProgressError;
+                return false;
             }
         }
+        while (BytesTransferred < Buffer.Length);
 
         return false;
     }
@@ -246,32 +309,45 @@ internal sealed unsafe class IocpOperation : Operation
             return false;
         }
 
-        // AcceptEx accepts into a socket made beforehand (WSA_FLAG_OVERLAPPED, as .NET creates them).
-        try
+        while (true)
         {
-            _acceptSocket = new Socket(family, SocketType.Stream, ProtocolType.Tcp);
-        }
-        catch (SocketException e)
-        {
-            Error = e.SocketErrorCode;
-            return false;
-        }
+            // AcceptEx accepts into a socket made beforehand (WSA_FLAG_OVERLAPPED, as .NET creates them).
+            try
+            {
+                _acceptSocket = new Socket(family, SocketType.Stream, ProtocolType.Tcp);
+            }
+            catch (SocketException e)
+            {
+                Error = e.SocketErrorCode;
+                return false;
+            }
 
-        ClearOverlapped();
-        uint bytes;
-        if (Interop.Winsock.AcceptEx(acceptEx, listener, _acceptSocket.SafeHandle.DangerousGetHandle(), _block->Addresses,
-                AcceptAddressLength, AcceptAddressLength, &bytes, Overlapped, out error))
-        {
-            if (!skipsPortOnSuccess)
+            ClearOverlapped();
+            uint bytes;
+            if (Interop.Winsock.AcceptEx(acceptEx, listener, _acceptSocket.SafeHandle.DangerousGetHandle(), _block->Addresses,
+                    AcceptAddressLength, AcceptAddressLength, &bytes, Overlapped, out error))
+            {
+                if (!skipsPortOnSuccess)
+                {
+                    return true;
+                }
+
+                FinishAccept(listener);
+            }
+            else if (PendingOrFailed(error))
             {
                 return true;
             }
 
-            FinishAccept(listener);
-            return false;
-        }
+            if (!IsResetInBacklog(Error))
+            {
+                return false;
+            }
 
-        return PendingOrFailed(error);
+            // Reset in the backlog, reported at once: skip it (see OnPacket).
+            Error = SocketError.Success;
+            DropAcceptSocket();
+        }
     }
 
     private bool StartConnect(nint handle, bool skipsPortOnSuccess)
@@ -401,12 +477,7 @@ internal sealed unsafe class IocpOperation : Operation
     /// <summary>The OS is done with the block and the buffer: unroot, unpin, drop an unused accept socket.</summary>
     private void Finish()
     {
-        if (_block->Self != 0)
-        {
-            GCHandle.FromIntPtr(_block->Self).Free();
-            _block->Self = 0;
-        }
-
+        Unroot();
         if (_pinned)
         {
             _pin.Dispose();
@@ -414,9 +485,14 @@ internal sealed unsafe class IocpOperation : Operation
             _pinned = false;
         }
 
+        DropAcceptSocket();
+    }
+
+    /// <summary>Failed or aborted accept: the pre-made socket never became a connection.</summary>
+    private void DropAcceptSocket()
+    {
         if (_acceptSocket is { } unused)
         {
-            // Failed or aborted accept: the pre-made socket never became a connection.
             _acceptSocket = null;
             unused.Dispose();
         }

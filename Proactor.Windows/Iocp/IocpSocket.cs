@@ -84,23 +84,69 @@ internal sealed unsafe class IocpSocket : EngineSocket
             return false;
         }
 
+        _engine.AddPending();
+        bool pending = false;
         try
         {
-            _engine.AddPending();
-            bool pending = op.Issue(_handle.DangerousGetHandle(), SkipsCompletionPortOnSuccess);
+            pending = op.Issue(_handle.DangerousGetHandle(), SkipsCompletionPortOnSuccess);
+            return pending;
+        }
+        finally
+        {
+            // Also when Issue threw (the caller's Memory.Pin, say): nothing is in flight then.
             if (!pending)
             {
                 _engine.RemovePending();
             }
 
-            return pending;
-        }
-        finally
-        {
             if (added)
             {
                 _handle.DangerousRelease();
             }
+        }
+    }
+
+    /// <summary>
+    /// Completion thread, under the queue lock: <see cref="Issue"/> for an operation that waited,
+    /// or the continuation of one in flight. An exception here must not end the completion thread
+    /// (and with it the process): it fails that operation instead, and the engine says why.
+    /// </summary>
+    private bool IssueFromCompletionThread(IocpOperation op, nint handle)
+    {
+        _engine.AddPending();
+        bool pending = false;
+        try
+        {
+            pending = op.Issue(handle, SkipsCompletionPortOnSuccess);
+        }
+        catch (Exception e)
+        {
+            FailAfterException(op, e);
+        }
+        finally
+        {
+            if (!pending)
+            {
+                _engine.RemovePending();
+            }
+        }
+
+        return pending;
+    }
+
+    private void FailAfterException(IocpOperation op, Exception e)
+    {
+        // The operation's buffer could not be handed to the OS (its MemoryManager's Pin threw, or
+        // an accept socket could not be made): Fault is Winsock's "bad buffer address".
+        op.FailWith(SocketError.Fault);
+        try
+        {
+            _engine.Warn("start-failed",
+                $"Proactor: a {op.Kind} operation on the {_engine.Name} engine could not be started on the completion thread and fails with {SocketError.Fault}: {e}");
+        }
+        catch (Exception)
+        {
+            // The user's warning sink threw: the completion thread must outlive it.
         }
     }
 
@@ -130,9 +176,21 @@ internal sealed unsafe class IocpSocket : EngineSocket
             lock (queue.Lock)
             {
                 bool closed = IsClosed || !added;
-                if (op.OnPacket(handle, closed, bytes, SkipsCompletionPortOnSuccess))
+                bool stillPending;
+                try
                 {
-                    return; // the rest of a partial send is in flight; same packet count
+                    stillPending = op.OnPacket(handle, closed, bytes, SkipsCompletionPortOnSuccess);
+                }
+                catch (Exception e)
+                {
+                    // Only a re-issue (the rest of a send, the next accept) can throw here.
+                    FailAfterException(op, e);
+                    stillPending = false;
+                }
+
+                if (stillPending)
+                {
+                    return; // the rest of a partial send, or the next accept, is in flight; same packet count
                 }
 
                 _engine.RemovePending();
@@ -144,15 +202,9 @@ internal sealed unsafe class IocpSocket : EngineSocket
                     {
                         next.Error = SocketError.OperationAborted;
                     }
-                    else
+                    else if (IssueFromCompletionThread(next, handle))
                     {
-                        _engine.AddPending();
-                        if (next.Issue(handle, SkipsCompletionPortOnSuccess))
-                        {
-                            break; // in flight now; its packet continues the queue
-                        }
-
-                        _engine.RemovePending();
+                        break; // in flight now; its packet continues the queue
                     }
 
                     doneTail.Next = queue.RemoveHead();
@@ -215,9 +267,9 @@ internal sealed unsafe class IocpSocket : EngineSocket
             }
         }
 
-        // Never handed to the OS: it ends here, as on the emulated backends.
+        // Never handed to the OS: it ends now, but the completion thread delivers it.
         op.Error = SocketError.OperationAborted;
-        op.Complete();
+        _engine.PostAborted(op);
     }
 
     public override void Close()
