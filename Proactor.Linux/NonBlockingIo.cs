@@ -78,12 +78,19 @@ internal static unsafe class NonBlockingIo
         ReadOnlySpan<byte> span = op.Buffer.Span;
         fixed (byte* p = span)
         {
-            while (op.BytesTransferred < span.Length)
+            // At least one send(2), also for an empty buffer: as with System.Net.Sockets, a
+            // zero-length send on a socket shut down or reset reports that error.
+            while (true)
             {
                 nint n = Interop.Sys.Send(fd, p + op.BytesTransferred, (nuint)(span.Length - op.BytesTransferred), Interop.Sys.MSG_NOSIGNAL | Interop.Sys.MSG_DONTWAIT);
                 if (n >= 0)
                 {
                     op.BytesTransferred += (int)n;
+                    if (op.BytesTransferred >= span.Length)
+                    {
+                        return true;
+                    }
+
                     continue;
                 }
 
@@ -102,8 +109,6 @@ internal static unsafe class NonBlockingIo
                 return true;
             }
         }
-
-        return true;
     }
 
     private static bool Finish(Operation op, nint n)

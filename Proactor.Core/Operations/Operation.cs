@@ -38,6 +38,7 @@ internal abstract class Operation : IValueTaskSource<int>, IValueTaskSource, IVa
     private TimerEntry? _timeoutEntry;
     private bool _timeoutScheduled;
     private bool _inline;
+    private bool _streamErrors;
 
     // Why an end was requested: the first reason wins; a close (Owner.IsDisposed) overrides both.
     private const int CancelReasonNone = 0;
@@ -96,6 +97,7 @@ internal abstract class Operation : IValueTaskSource<int>, IValueTaskSource, IVa
         _cancelRequested = false;
         _cancelReason = CancelReasonNone;
         _timeoutScheduled = false;
+        _streamErrors = false;
 
         // In queue mode the object is released by whichever of two parties finishes last: the
         // submitter (after registering the token) and the completion. Otherwise a completion that
@@ -112,6 +114,10 @@ internal abstract class Operation : IValueTaskSource<int>, IValueTaskSource, IVa
         AcceptedSocket = null;
         _acceptedProactorSocket = null;
     }
+
+    /// <summary>For <see cref="ProactorStream"/>: socket errors surface as an <see cref="System.IO.IOException"/>
+    /// around the <see cref="SocketException"/>, as <see cref="NetworkStream"/> reports them. Call after Prepare.</summary>
+    internal void ReportErrorsAsStream() => _streamErrors = true;
 
     /// <summary>Ties a pending operation to the caller's token. Call only after Start returned true.</summary>
     internal void RegisterCancellation(CancellationToken cancellationToken)
@@ -162,6 +168,11 @@ internal abstract class Operation : IValueTaskSource<int>, IValueTaskSource, IVa
         {
             Error = SocketError.TimedOut;
             ProactorMetrics.TimedOutOperations.Add(1, ProactorMetrics.EngineTag(Owner.Engine));
+        }
+
+        if (Kind == OperationKind.Connect && Error == SocketError.Success)
+        {
+            Owner.OnConnected();
         }
 
         if (Queue is { } queue)
@@ -228,7 +239,14 @@ internal abstract class Operation : IValueTaskSource<int>, IValueTaskSource, IVa
             return new OperationCanceledException(_cancellationToken);
         }
 
-        return new SocketException((int)Error);
+        var socketError = new SocketException((int)Error);
+        if (!_streamErrors)
+        {
+            return socketError;
+        }
+
+        string verb = Kind == OperationKind.Receive ? "read data from" : "write data to";
+        return new System.IO.IOException($"Unable to {verb} the transport connection: {socketError.Message}.", socketError);
     }
 
     private void WrapAcceptedSocket()

@@ -28,6 +28,7 @@ public sealed partial class ProactorSocket : IDisposable
     private OperationStack? _spareSends;
     private int _disposed;
     private volatile bool _listening;
+    private volatile bool _connected;
     private CompletionDispatch? _dispatch;
 
     /// <summary>Creates a TCP socket on <paramref name="engine"/>.</summary>
@@ -59,6 +60,7 @@ public sealed partial class ProactorSocket : IDisposable
         ObjectDisposedException.ThrowIf(engine.IsDisposed, engine);
         Engine = engine;
         _socket = accepted;
+        _connected = true;
         _engineSocket = RegisterOrDispose(engine, accepted);
         engine.OnSocketOpened();
     }
@@ -247,7 +249,13 @@ public sealed partial class ProactorSocket : IDisposable
         {
             Exception? exception = op.Error == SocketError.Success ? null : op.CreateException();
             op.Release();
-            return exception is null ? ValueTask.CompletedTask : ValueTask.FromException(exception);
+            if (exception is null)
+            {
+                OnConnected();
+                return ValueTask.CompletedTask;
+            }
+
+            return ValueTask.FromException(exception);
         }
 
         op.RegisterCancellation(cancellationToken);
@@ -320,7 +328,38 @@ public sealed partial class ProactorSocket : IDisposable
         return SendAsync(buffer.AsMemory(offset, count), cancellationToken);
     }
 
-    private ValueTask<int> StartTransfer(OperationKind kind, Memory<byte> buffer, TimeSpan timeout, CancellationToken cancellationToken)
+    /// <summary><see cref="ProactorStream"/>'s receive: errors as <see cref="System.IO.IOException"/>.</summary>
+    internal ValueTask<int> ReceiveForStreamAsync(Memory<byte> buffer, CancellationToken cancellationToken)
+    {
+        ValidateAwaitable(OperationKind.Receive);
+        return StartTransfer(OperationKind.Receive, buffer, Timeout.InfiniteTimeSpan, cancellationToken, forStream: true);
+    }
+
+    /// <summary><see cref="ProactorStream"/>'s send: a non-generic <see cref="ValueTask"/> backed by
+    /// the pooled operation itself (no box per pending write), errors as <see cref="System.IO.IOException"/>.</summary>
+    internal ValueTask SendForStreamAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken)
+    {
+        ValidateAwaitable(OperationKind.Send);
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return ValueTask.FromCanceled(cancellationToken);
+        }
+
+        Operation op = Rent(OperationKind.Send);
+        op.Prepare(OperationKind.Send, this, MemoryMarshal.AsMemory(buffer), null, null, null);
+        op.ReportErrorsAsStream();
+        if (!_engineSocket.Start(op))
+        {
+            Exception? exception = op.Error == SocketError.Success ? null : op.CreateException();
+            op.Release();
+            return exception is null ? default : ValueTask.FromException(exception);
+        }
+
+        op.RegisterCancellation(cancellationToken);
+        return new ValueTask(op, op.Version);
+    }
+
+    private ValueTask<int> StartTransfer(OperationKind kind, Memory<byte> buffer, TimeSpan timeout, CancellationToken cancellationToken, bool forStream = false)
     {
         if (cancellationToken.IsCancellationRequested)
         {
@@ -329,6 +368,11 @@ public sealed partial class ProactorSocket : IDisposable
 
         Operation op = Rent(kind);
         op.Prepare(kind, this, buffer, null, null, null);
+        if (forStream)
+        {
+            op.ReportErrorsAsStream();
+        }
+
         if (!_engineSocket.Start(op))
         {
             int bytes = op.BytesTransferred;
@@ -372,11 +416,24 @@ public sealed partial class ProactorSocket : IDisposable
 
     /// <summary>Disables sends, receives or both (an orderly close of our side for <see cref="SocketShutdown.Send"/>).</summary>
     /// <exception cref="SocketException">The OS refused (e.g. the socket is not connected).</exception>
+    /// <remarks>As with <see cref="Socket.Shutdown"/>, a socket that was connected may be shut down
+    /// after its connection ended (a reset, the peer's close): the OS's "not connected" is then no error.</remarks>
     public void Shutdown(SocketShutdown how)
     {
         ThrowIfDisposed();
-        _socket.Shutdown(how);
+        try
+        {
+            _socket.Shutdown(how);
+        }
+        catch (SocketException e) when (e.SocketErrorCode == SocketError.NotConnected && _connected)
+        {
+            // The connection reached CLOSE (reset, or both sides closed): nothing left to shut
+            // down. System.Net.Sockets and Winsock report success here too.
+        }
     }
+
+    /// <summary>Called when a connect of this socket succeeded.</summary>
+    internal void OnConnected() => _connected = true;
 
     /// <summary>
     /// Closes the socket. Every pending operation completes once with

@@ -1,6 +1,5 @@
 using System;
 using System.IO;
-using System.Runtime.CompilerServices;
 using System.Threading;
 using System.Threading.Tasks;
 
@@ -14,7 +13,9 @@ namespace Proactor;
 /// </summary>
 /// <remarks>
 /// A read is one receive (it returns what arrived, 0 at the end of the stream); a write completes
-/// when every byte is written. The asynchronous members allocate nothing per call in steady
+/// when every byte is written. As with <c>NetworkStream</c>, a socket error surfaces as an
+/// <see cref="IOException"/> whose inner exception is the <see cref="System.Net.Sockets.SocketException"/>;
+/// a cancelled token still ends a call with <see cref="OperationCanceledException"/>. The asynchronous members allocate nothing per call in steady
 /// state. The synchronous ones block the calling thread until the engine completes the
 /// operation, so they refuse to run on the engine's own thread (an inline continuation), where
 /// blocking would stop the loop that must complete them.
@@ -70,7 +71,7 @@ public sealed class ProactorStream : Stream
     public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
         ObjectDisposedException.ThrowIf(IsDisposed, this);
-        return Socket.ReceiveAsync(buffer, cancellationToken);
+        return Socket.ReceiveForStreamAsync(buffer, cancellationToken);
     }
 
     /// <inheritdoc/>
@@ -84,18 +85,8 @@ public sealed class ProactorStream : Stream
     public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
     {
         ObjectDisposedException.ThrowIf(IsDisposed, this);
-        ValueTask<int> send = Socket.SendAsync(buffer, cancellationToken);
-        if (send.IsCompletedSuccessfully)
-        {
-            _ = send.Result;
-            return default;
-        }
-
-        return AwaitSend(send);
+        return Socket.SendForStreamAsync(buffer, cancellationToken);
     }
-
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
-    private static async ValueTask AwaitSend(ValueTask<int> send) => await send.ConfigureAwait(false);
 
     /// <inheritdoc/>
     public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)

@@ -296,12 +296,6 @@ internal sealed unsafe partial class IoUringEngine
             }
 
             direction.Dequeue();
-            if (op.Kind == OperationKind.Send && op.Buffer.Length == 0)
-            {
-                FinishOperation(op); // nothing to write; completes in its turn
-                continue;
-            }
-
             direction.Current = op;
             op.State = IoUringOperation.RingState.InFlight;
             SubmitOperation(op);
