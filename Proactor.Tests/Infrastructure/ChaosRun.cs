@@ -405,7 +405,18 @@ internal sealed class ChaosRun
         var client = new ProactorSocket(_engine, AddressFamily.InterNetwork);
         _everyClientSocket.Add(client);
         var pair = new PendingConnection(this, client, listener);
-        EndPoint target = listener.LocalEndPoint!;
+        EndPoint? target = listener.LocalEndPoint;
+        if (target is null)
+        {
+            // The engine's Dispose closed the listener under a socket object that is not marked
+            // disposed (its end point then reads as null): nothing to connect to.
+            if (!_engine.IsDisposed)
+            {
+                Violate("a listening socket of a running engine reported no local end point");
+            }
+
+            return;
+        }
 
         var (acceptToken, _) = Limits(random);
         var accept = new Op(this, Interlocked.Increment(ref _nextId), "accept", null, 0, null, -1);
