@@ -13,7 +13,7 @@ namespace Proactor.Tests.Infrastructure;
 /// <summary>
 /// A randomized race on one engine: several threads submit receives, sends, accepts and connects
 /// (awaited and through a completion queue), cancel tokens, use timeouts, half-close, dispose and
-/// reset sockets, replace the listener and finally dispose the engine while all of that goes on.
+/// reset sockets, close listeners with a pending accept and finally dispose the engine while all of that goes on.
 /// Each thread draws its actions from its own <see cref="Random"/> seeded from the run's seed.
 /// Threads interleave as the scheduler pleases, so a seed replays the same action sequences, not
 /// the same interleaving; the invariants hold for every interleaving.
