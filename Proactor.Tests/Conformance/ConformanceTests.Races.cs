@@ -9,7 +9,7 @@ public abstract partial class ConformanceTests
 {
     /// <summary>
     /// Several threads race receives, sends, accepts and connects against cancels, timeouts,
-    /// half-closes, resets, closes, a replaced listener and finally the engine's own Dispose; see
+    /// half-closes, resets, closes, closed listeners and finally the engine's own Dispose; see
     /// <see cref="ChaosRun"/> for the invariants. Replay a failure with <c>PROACTOR_RACE_SEED</c>;
     /// soak with <c>PROACTOR_STRESS_SECONDS</c>.
     /// </summary>

@@ -13,7 +13,7 @@ namespace Proactor.Tests.Infrastructure;
 /// <summary>
 /// A randomized race on one engine: several threads submit receives, sends, accepts and connects
 /// (awaited and through a completion queue), cancel tokens, use timeouts, half-close, dispose and
-/// reset sockets, replace the listener and finally dispose the engine while all of that goes on.
+/// reset sockets, close listeners with a pending accept and finally dispose the engine while all of that goes on.
 /// Each thread draws its actions from its own <see cref="Random"/> seeded from the run's seed.
 /// Threads interleave as the scheduler pleases, so a seed replays the same action sequences, not
 /// the same interleaving; the invariants hold for every interleaving.
@@ -405,7 +405,18 @@ internal sealed class ChaosRun
         var client = new ProactorSocket(_engine, AddressFamily.InterNetwork);
         _everyClientSocket.Add(client);
         var pair = new PendingConnection(this, client, listener);
-        EndPoint target = listener.LocalEndPoint!;
+        EndPoint? target = listener.LocalEndPoint;
+        if (target is null)
+        {
+            // The engine's Dispose closed the listener under a socket object that is not marked
+            // disposed (its end point then reads as null): nothing to connect to.
+            if (!_engine.IsDisposed)
+            {
+                Violate("a listening socket of a running engine reported no local end point");
+            }
+
+            return;
+        }
 
         var (acceptToken, _) = Limits(random);
         var accept = new Op(this, Interlocked.Increment(ref _nextId), "accept", null, 0, null, -1);
