@@ -87,12 +87,22 @@ public abstract partial class ConformanceTests
             TestContext.Out.WriteLine($"{Engine.Name}: {count} idle sockets, {resets} reset: process CPU {cpu.TotalMilliseconds:F0} ms over 1 s = {ticksPerSecond:F1} ticks/s");
 
             // A spinning loop burns ~1 s per second (at least a third of that on a machine busy
-            // with two other CPU hogs); an idle process burns next to nothing.
-            Assert.That(cpu, Is.LessThan(TimeSpan.FromMilliseconds(200)), "the engine's loop is busy while every socket is idle");
+            // with two other CPU hogs); an idle engine thread burns next to nothing. Off Linux the
+            // whole process is measured (the runtime's own background work, and Wine's, count too).
+            TimeSpan limit = TimeSpan.FromMilliseconds(OperatingSystem.IsLinux() ? 200 : 400);
+            Assert.That(cpu, Is.LessThan(limit), "the engine's loop is busy while every socket is idle");
 
-            // The reset sockets report the reset on their next receive; the engine still serves.
-            var e = await Expect.ThrowsAsync<SocketException>(() => servers[0].ReceiveAsync(new byte[1]).AsTask().Timeout());
-            Assert.That(e.SocketErrorCode, Is.EqualTo(SocketError.ConnectionReset));
+            // The reset sockets report the reset on their next receive (Wine reports some as the
+            // end of the stream); the engine still serves.
+            try
+            {
+                int received = await servers[0].ReceiveAsync(new byte[1]).AsTask().Timeout();
+                Assert.That(received, Is.Zero, "a reset connection delivered data");
+            }
+            catch (SocketException e)
+            {
+                Assert.That(e.SocketErrorCode, Is.EqualTo(SocketError.ConnectionReset));
+            }
             ValueTask<int> live = servers[count - 1].ReceiveAsync(new byte[1]);
             await clients[count - 1].SendAsync(new byte[] { 7 });
             Assert.That(await live.AsTask().Timeout(), Is.EqualTo(1));

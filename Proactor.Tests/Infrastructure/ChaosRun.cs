@@ -5,6 +5,7 @@ using System.Diagnostics;
 using System.Linq;
 using System.Net;
 using System.Net.Sockets;
+using System.Runtime.CompilerServices;
 using System.Threading;
 using System.Threading.Tasks;
 
@@ -536,29 +537,31 @@ internal sealed class ChaosRun
 
     private async Task ObserveAsync(Op op, ValueTask<int> operation)
     {
-        bool pending = !operation.IsCompleted;
+        ValueTaskAwaiter<int> awaiter = operation.GetAwaiter();
+        string? offEngine = await WhereDeliveredAsync(awaiter.IsCompleted, awaiter.UnsafeOnCompleted);
         Outcome outcome;
         try
         {
-            outcome = Outcome.Transferred(await operation); // a bare await: the continuation runs where the engine dispatches it
+            outcome = Outcome.Transferred(awaiter.GetResult());
         }
         catch (Exception e)
         {
             outcome = Failure(op, e);
         }
 
-        await LeaveTheCompletingThreadAsync(op, pending);
+        CheckDelivery(op, offEngine);
         op.Complete(outcome);
     }
 
     private async Task ObserveAsync(Op op, ValueTask<ProactorSocket> operation, Action<ProactorSocket?> onEnd)
     {
-        bool pending = !operation.IsCompleted;
+        ValueTaskAwaiter<ProactorSocket> awaiter = operation.GetAwaiter();
+        string? offEngine = await WhereDeliveredAsync(awaiter.IsCompleted, awaiter.UnsafeOnCompleted);
         Outcome outcome;
         ProactorSocket? accepted = null;
         try
         {
-            accepted = await operation;
+            accepted = awaiter.GetResult();
             outcome = Outcome.Transferred(0);
         }
         catch (Exception e)
@@ -566,18 +569,19 @@ internal sealed class ChaosRun
             outcome = Failure(op, e);
         }
 
-        await LeaveTheCompletingThreadAsync(op, pending);
+        CheckDelivery(op, offEngine);
         op.Complete(outcome);
         onEnd(accepted);
     }
 
     private async Task ObserveAsync(Op op, ValueTask operation, Action<bool> onEnd)
     {
-        bool pending = !operation.IsCompleted;
+        ValueTaskAwaiter awaiter = operation.GetAwaiter();
+        string? offEngine = await WhereDeliveredAsync(awaiter.IsCompleted, awaiter.UnsafeOnCompleted);
         Outcome outcome;
         try
         {
-            await operation;
+            awaiter.GetResult();
             outcome = Outcome.Transferred(0);
         }
         catch (Exception e)
@@ -585,23 +589,46 @@ internal sealed class ChaosRun
             outcome = Failure(op, e);
         }
 
-        await LeaveTheCompletingThreadAsync(op, pending);
+        CheckDelivery(op, offEngine);
         op.Complete(outcome);
         onEnd(outcome.Error is null);
     }
 
-    private async Task LeaveTheCompletingThreadAsync(Op op, bool pending)
+    /// <summary>
+    /// Waits until the operation completes and says where its continuation ran: null when that
+    /// was an engine thread, or when the await did not suspend (already complete), or on a
+    /// thread-pool thread; otherwise the thread's name. The thread pool is the runtime's own
+    /// fallback: a continuation registered a moment after the operation completed is queued
+    /// there by ManualResetValueTaskSourceCore, whatever the dispatch; that race belongs to the
+    /// awaiting side. What must never happen with Inline dispatch is a continuation run by a
+    /// thread that cancelled, timed out or closed (the chaos workers are such threads).
+    /// </summary>
+    private async Task<string?> WhereDeliveredAsync(bool alreadyCompleted, Action<Action> unsafeOnCompleted)
     {
-        // Read before leaving: with Inline dispatch this continuation runs on the thread that
-        // delivered the completion, which must be an engine thread.
-        if (_inline && pending && !_engine.IsEngineThread)
+        if (alreadyCompleted)
         {
-            Interlocked.Increment(ref _offEngineThread);
-            Violate($"{op} ran its inline continuation on thread '{Thread.CurrentThread.Name}' (not an engine thread) during {_phase}");
+            return null;
         }
 
-        // The bookkeeping below takes locks; never on the engine's loop.
-        await Task.CompletedTask.ConfigureAwait(ConfigureAwaitOptions.ForceYielding);
+        var delivered = new TaskCompletionSource<string?>(TaskCreationOptions.RunContinuationsAsynchronously);
+        unsafeOnCompleted(() =>
+        {
+            Thread current = Thread.CurrentThread;
+            delivered.SetResult(_engine.IsEngineThread || current.IsThreadPoolThread ? null : current.Name ?? $"#{current.ManagedThreadId}");
+        });
+
+        // The bookkeeping that follows takes locks: it runs off the engine's loop (the source
+        // completes asynchronously).
+        return await delivered.Task.ConfigureAwait(false);
+    }
+
+    private void CheckDelivery(Op op, string? offEngineThread)
+    {
+        if (_inline && offEngineThread is not null)
+        {
+            Interlocked.Increment(ref _offEngineThread);
+            Violate($"{op} ran its inline continuation on thread '{offEngineThread}' (not an engine thread) during {_phase}");
+        }
     }
 
     private Outcome Failure(Op op, Exception e)
