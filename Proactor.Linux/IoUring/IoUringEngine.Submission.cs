@@ -217,18 +217,24 @@ internal sealed unsafe partial class IoUringEngine
         switch (op.State)
         {
             case IoUringOperation.RingState.Waiting:
-                // Completed in its turn, not now: an operation ahead of it (an 8 MB send still
-                // being written) must complete first, or the direction's order would break.
-                op.AbortWhenDue = true;
+                // Never handed to the kernel: it leaves its queue and completes now, on this
+                // thread, as with System.Net.Sockets and the other backends. Waiting for the
+                // operation ahead (which may be a receive that never completes) would keep a
+                // queued operation's cancel or deadline from ever taking effect.
                 IoUringSocket socket = op.Socket;
                 IoUringSocket.Direction direction = socket.DirectionOf(op.Kind);
-                if (direction.Current is null && direction.Head == op)
+                if (direction.Remove(op))
                 {
-                    // Nothing ahead of it (a waiting accept under a multishot accept): its turn is now.
-                    direction.Dequeue();
                     op.Error = SocketError.OperationAborted;
                     FinishOperation(op);
-                    Pump(socket, direction);
+                    if (direction.Current is null)
+                    {
+                        Pump(socket, direction);
+                    }
+                }
+                else
+                {
+                    op.AbortWhenDue = true;
                 }
 
                 break;

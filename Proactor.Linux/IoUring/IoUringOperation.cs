@@ -12,14 +12,16 @@ namespace Proactor.Linux;
 /// <code>
 ///   (posted by Start) --ring takes it--> Waiting --head of its direction, SQE filled--> InFlight
 ///        |                                  |                                            |
-///        +--cancel/close before the ring----+--cancel/close: marked AbortWhenDue;        +--CQE--> Done --Complete()
-///           took it: Waiting, marked           at the head: Done, aborted                   (short send: InFlight again)
+///        +--cancel/close before the ring----+--cancel: leaves the FIFO, Done, aborted;    +--CQE--> Done --Complete()
+///           took it: Waiting, marked           close: marked AbortWhenDue, aborted         (short send: InFlight again)
+///                                              at the head
 /// </code>
 /// Everything a submitter or canceller writes (<see cref="Use"/>, <see cref="CancelUse"/>, the
 /// buffer's <see cref="Pin"/>) is published to the ring thread by the Interlocked push onto the
-/// engine's command stacks. A cancelled or aborted Waiting operation stays in its place in the FIFO
-/// (<see cref="AbortWhenDue"/>) and completes when its turn comes, so a direction's completions
-/// keep their submission order.
+/// engine's command stacks. A cancelled Waiting operation leaves its FIFO and completes at once
+/// (the kernel never saw it), as on every backend: a deadline of an operation queued behind a
+/// receive that may never complete must still take effect. Completions with data keep their
+/// submission order.
 /// </remarks>
 [SupportedOSPlatform("linux")]
 internal sealed class IoUringOperation : Operation
