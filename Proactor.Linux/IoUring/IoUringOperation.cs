@@ -46,8 +46,6 @@ internal sealed class IoUringOperation : Operation
     /// <summary>1 while the operation sits on the cancel stack (it is pushed at most once at a time).</summary>
     public int CancelQueued;
 
-    /// <summary>Link in its direction's FIFO of waiting operations (ring thread).</summary>
-    public IoUringOperation? NextWaiting;
 
     /// <summary>Counts the uses of this pooled object: incremented by each Start, so a late cancel
     /// request of an earlier use can be told apart from one for the current use.</summary>

@@ -259,74 +259,20 @@ internal sealed class IoUringSocket : EngineSocket
     public Direction DirectionOf(OperationKind kind) =>
         kind is OperationKind.Receive or OperationKind.Accept ? ReceiveSide : SendSide;
 
-    /// <summary>One direction of a socket: waiting operations, FIFO, and the one in flight.</summary>
+    /// <summary>One direction of a socket: waiting operations (the FIFO every backend shares), and
+    /// the one in flight. Touched by the ring thread only.</summary>
     internal sealed class Direction
     {
-        public IoUringOperation? Head;
-        public IoUringOperation? Tail;
+        private OperationFifo<IoUringOperation> _waiting;
+
         public IoUringOperation? Current;
 
-        public void Enqueue(IoUringOperation op)
-        {
-            op.NextWaiting = null;
-            if (Tail is null)
-            {
-                Head = op;
-            }
-            else
-            {
-                Tail.NextWaiting = op;
-            }
+        public IoUringOperation? Head => _waiting.Head;
 
-            Tail = op;
-        }
+        public void Enqueue(IoUringOperation op) => _waiting.Append(op);
 
-        public IoUringOperation? Dequeue()
-        {
-            IoUringOperation? op = Head;
-            if (op is not null)
-            {
-                Head = op.NextWaiting;
-                if (Head is null)
-                {
-                    Tail = null;
-                }
+        public IoUringOperation? Dequeue() => _waiting.IsEmpty ? null : _waiting.RemoveHead();
 
-                op.NextWaiting = null;
-            }
-
-            return op;
-        }
-
-        public bool Remove(IoUringOperation op)
-        {
-            IoUringOperation? previous = null;
-            for (IoUringOperation? cur = Head; cur is not null; previous = cur, cur = cur.NextWaiting)
-            {
-                if (cur != op)
-                {
-                    continue;
-                }
-
-                if (previous is null)
-                {
-                    Head = cur.NextWaiting;
-                }
-                else
-                {
-                    previous.NextWaiting = cur.NextWaiting;
-                }
-
-                if (Tail == cur)
-                {
-                    Tail = previous;
-                }
-
-                cur.NextWaiting = null;
-                return true;
-            }
-
-            return false;
-        }
+        public bool Remove(IoUringOperation op) => _waiting.TryRemove(op);
     }
 }
