@@ -47,11 +47,10 @@ public abstract partial class ConformanceTests
 
             ValueTask CountedWrite(ValueTask write)
             {
-                // A pending stream write is two pending awaits: ProactorStream's own await of the
-                // send, and this one.
+                // The stream's write is the socket's pooled operation itself: one pending await.
                 if (!write.IsCompleted)
                 {
-                    pendingAwaits += 2;
+                    pendingAwaits++;
                 }
 
                 return write;
@@ -91,16 +90,31 @@ public abstract partial class ConformanceTests
             }
 
             await RoundTripsAsync(2000).Timeout(); // warm up: tiered JIT, pools, caches
-            const int RoundTrips = 5000;
-            pendingAwaits = 0;
-            long before = GC.GetTotalAllocatedBytes(precise: true);
-            await RoundTripsAsync(RoundTrips).Timeout();
-            long allocated = GC.GetTotalAllocatedBytes(precise: true) - before;
 
-            // What the runtime allocates for the awaits that were pending is not the backend's.
-            double perRoundTrip = (double)(allocated - (pendingAwaits * RuntimeBytesPerPendingAwait)) / RoundTrips;
+            // The best of three measurements: the count is process-wide, and on a busy machine the
+            // thread pool may inject threads (their objects count too) in any one of them. An
+            // allocation per operation shows in every measurement (24 B or more per operation).
+            const int RoundTrips = 5000;
+            long allocated = long.MaxValue;
+            long pendingOfBest = 0;
+            double perRoundTrip = double.MaxValue;
+            for (int attempt = 0; attempt < 3 && perRoundTrip >= 1.0; attempt++)
+            {
+                pendingAwaits = 0;
+                long before = GC.GetTotalAllocatedBytes(precise: true);
+                await RoundTripsAsync(RoundTrips).Timeout();
+                long bytes = GC.GetTotalAllocatedBytes(precise: true) - before;
+
+                // What the runtime allocates for the awaits that were pending is not the backend's.
+                double per = (double)(bytes - (pendingAwaits * RuntimeBytesPerPendingAwait)) / RoundTrips;
+                if (per < perRoundTrip)
+                {
+                    (allocated, perRoundTrip, pendingOfBest) = (bytes, per, pendingAwaits);
+                }
+            }
+
             TestContext.Out.WriteLine($"{Engine.Name}: {allocated} bytes over {RoundTrips} round trips = {perRoundTrip:F2} B per receive+send pair (x2)" +
-                (RuntimeBytesPerPendingAwait == 0 ? "" : $" after subtracting the runtime's {RuntimeBytesPerPendingAwait} B for each of {pendingAwaits} pending awaits"));
+                (RuntimeBytesPerPendingAwait == 0 ? "" : $" after subtracting the runtime's {RuntimeBytesPerPendingAwait} B for each of {pendingOfBest} pending awaits"));
 
             // The async method's own state machine box is allocated once per RoundTripsAsync call, and
             // the thread pool may allocate a little on its own; 4 B per round trip is far below any
@@ -181,11 +195,24 @@ public abstract partial class ConformanceTests
 
             await BatchesAsync(200).Timeout();
             const int Batches = 500;
-            pendingWaits = 0;
-            long before = GC.GetTotalAllocatedBytes(precise: true);
-            await BatchesAsync(Batches).Timeout();
-            long allocated = GC.GetTotalAllocatedBytes(precise: true) - before;
-            double perOperation = (double)(allocated - (pendingWaits * RuntimeBytesPerPendingAwait)) / (Batches * 2 * Batch);
+
+            // The best of three, as in the round-trip test: background allocations of a busy
+            // process land in one measurement, a per-operation allocation in all of them.
+            long allocated = long.MaxValue;
+            double perOperation = double.MaxValue;
+            for (int attempt = 0; attempt < 3 && perOperation >= 0.5; attempt++)
+            {
+                pendingWaits = 0;
+                long before = GC.GetTotalAllocatedBytes(precise: true);
+                await BatchesAsync(Batches).Timeout();
+                long bytes = GC.GetTotalAllocatedBytes(precise: true) - before;
+                double per = (double)(bytes - (pendingWaits * RuntimeBytesPerPendingAwait)) / (Batches * 2 * Batch);
+                if (per < perOperation)
+                {
+                    (allocated, perOperation) = (bytes, per);
+                }
+            }
+
             TestContext.Out.WriteLine($"{Engine.Name}: {allocated} bytes over {Batches * 2 * Batch} overlapping operations = {perOperation:F2} B each" +
                 (RuntimeBytesPerPendingAwait == 0 ? "" : $" after subtracting the runtime's {RuntimeBytesPerPendingAwait} B for each of {pendingWaits} pending waits"));
             Assert.That(perOperation, Is.LessThan(2.0), $"{perOperation:F1} B allocated per operation");
