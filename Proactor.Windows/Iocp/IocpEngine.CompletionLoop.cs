@@ -82,6 +82,12 @@ internal sealed unsafe partial class IocpEngine
             }
 
             IocpOperation op = IocpOperation.FromOverlapped(entry.lpOverlapped);
+            if (op.IsAbandoned)
+            {
+                // Returned after all, once the drain gave up on it: it completed then; the memory stays kept.
+                continue;
+            }
+
             if (entry.lpCompletionKey == AbortKey)
             {
                 op.Unroot();
@@ -100,14 +106,24 @@ internal sealed unsafe partial class IocpEngine
     /// processed — each operation completes once, and only then are its buffer and OVERLAPPED
     /// released — and finally closes the port.
     /// </summary>
+    /// <remarks>
+    /// A stack may never return an aborted call: Wine 8 loses the packet of some receives pending
+    /// when their socket is closed (CancelIoEx and closesocket notwithstanding). After
+    /// <see cref="s_drainTimeout"/> such a call is abandoned — completed with OperationAborted, as
+    /// every operation must complete — but its OVERLAPPED stays rooted and its buffer pinned for the
+    /// life of the process, since the OS may still write to them (see <see cref="IocpOperation.Abandon"/>).
+    /// </remarks>
     private void Shutdown(Interop.Kernel32.OVERLAPPED_ENTRY* entries, uint capacity)
     {
         IocpSocket[] sockets;
+        IocpSocket[] closing;
         lock (_registrationLock)
         {
             _registrationsClosed = true;
             sockets = [.. _sockets];
+            closing = [.. _closing];
             _sockets.Clear();
+            _closing.Clear();
         }
 
         foreach (IocpSocket socket in sockets)
@@ -116,20 +132,43 @@ internal sealed unsafe partial class IocpEngine
         }
 
         long deadline = Stopwatch.GetTimestamp() + (long)(s_drainTimeout.TotalSeconds * Stopwatch.Frequency);
-        while (PendingOperations > 0)
+        while (PendingOperations > 0 && Stopwatch.GetTimestamp() <= deadline)
         {
-            if (Stopwatch.GetTimestamp() > deadline)
+            DispatchPackets(entries, Dequeue(entries, capacity, 100));
+        }
+
+        if (PendingOperations > 0)
+        {
+            int abandoned = 0;
+            foreach (IocpSocket socket in sockets)
             {
-                // Never seen; a stack that loses the packet of an aborted call. Those operations stay
-                // rooted (their OVERLAPPED and buffer are never released, so the kernel can still
-                // write to them safely); say so rather than hang Dispose forever.
-                Console.Error.WriteLine(
-                    $"Proactor: {PendingOperations} overlapped operation(s) of the {Name} engine were not completed by the OS " +
-                    $"within {s_drainTimeout.TotalSeconds} s of closing their sockets; they are abandoned (never completed, memory kept).");
-                break;
+                abandoned += socket.Abandon();
             }
 
-            DispatchPackets(entries, Dequeue(entries, capacity, 100));
+            foreach (IocpSocket socket in closing)
+            {
+                abandoned += socket.Abandon();
+            }
+
+            if (abandoned > 0)
+            {
+                Warn("abandoned",
+                    $"Proactor: {abandoned} overlapped operation(s) of the {Name} engine were not returned by the OS within " +
+                    $"{s_drainTimeout.TotalSeconds} s of closing their sockets; they complete with OperationAborted, and their " +
+                    "OVERLAPPED and buffers stay pinned for the life of the process (the OS could still write to them).");
+            }
+        }
+
+        // Last look at the port: an abort posted before this point is in it, and none can follow.
+        lock (_postLock)
+        {
+            _postsClosed = true;
+        }
+
+        uint n;
+        while ((n = Dequeue(entries, capacity, 0)) > 0)
+        {
+            DispatchPackets(entries, n);
         }
 
         _port.Dispose();

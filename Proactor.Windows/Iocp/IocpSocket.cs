@@ -220,6 +220,16 @@ internal sealed unsafe class IocpSocket : EngineSocket
             }
         }
 
+        if (IsClosed)
+        {
+            RetireIfIdle();
+        }
+
+        CompleteAll(done);
+    }
+
+    private static void CompleteAll(IocpOperation? done)
+    {
         while (done is not null)
         {
             IocpOperation? next = done.Next; // read first: completing may recycle the object
@@ -227,6 +237,80 @@ internal sealed unsafe class IocpSocket : EngineSocket
             done.Complete();
             done = next;
         }
+    }
+
+    /// <summary>
+    /// Closed: once neither direction has a call in the OS's hands, none ever will again (nothing is
+    /// issued after Close), so the engine stops tracking the socket for its shutdown.
+    /// </summary>
+    private void RetireIfIdle()
+    {
+        lock (_receives.Lock)
+        {
+            if (_receives.Head is not null)
+            {
+                return;
+            }
+        }
+
+        lock (_sends.Lock)
+        {
+            if (_sends.Head is not null)
+            {
+                return;
+            }
+        }
+
+        _engine.Retire(this);
+    }
+
+    /// <summary>
+    /// Engine shutdown, on the completion thread, after the drain gave up: the closed socket's calls
+    /// in flight were never returned by the OS. Each completes with OperationAborted, keeping its
+    /// OVERLAPPED and buffer for good (<see cref="IocpOperation.Abandon"/>); the operations queued
+    /// behind it never reached the OS and complete aborted as usual. Returns the calls abandoned.
+    /// </summary>
+    public int Abandon()
+    {
+        int abandoned = AbandonQueue(_receives, out IocpOperation? receives);
+        abandoned += AbandonQueue(_sends, out IocpOperation? sends);
+        CompleteAll(receives);
+        CompleteAll(sends);
+        return abandoned;
+    }
+
+    private int AbandonQueue(IocpOperationQueue queue, out IocpOperation? done)
+    {
+        done = null;
+        IocpOperation? doneTail = null;
+        int abandoned = 0;
+        lock (queue.Lock)
+        {
+            if (queue.Head is { } head)
+            {
+                head.Abandon();
+                _engine.RemovePending();
+                abandoned = 1;
+            }
+
+            while (queue.Head is not null)
+            {
+                IocpOperation op = queue.RemoveHead();
+                op.Error = SocketError.OperationAborted;
+                if (doneTail is null)
+                {
+                    done = op;
+                }
+                else
+                {
+                    doneTail.Next = op;
+                }
+
+                doneTail = op;
+            }
+        }
+
+        return abandoned;
     }
 
     public override void Cancel(Operation operation)
@@ -317,6 +401,7 @@ internal sealed unsafe class IocpSocket : EngineSocket
         // (System.Net.Sockets waits here for any thread that holds a reference on the handle —
         // ours are held only across single non-blocking calls.)
         Socket.Dispose();
+        RetireIfIdle();
     }
 
     public override EndPoint? GetLocalEndPoint() => WindowsEndPoints.Get(Socket, peer: false);
