@@ -11,6 +11,9 @@ internal sealed unsafe partial class IocpEngine
     /// <summary>How close a deadline must be for the loop to poll rather than block.</summary>
     private const int NearDeadlineMilliseconds = 1;
 
+    /// <summary>Set on the completion thread by <see cref="IocpTestHooks.LoseSocketPacketsOnShutdown"/>.</summary>
+    private bool _losingSocketPackets;
+
     private void CompletionLoop()
     {
         try
@@ -81,6 +84,11 @@ internal sealed unsafe partial class IocpEngine
                 continue;
             }
 
+            if (_losingSocketPackets && entry.lpCompletionKey != AbortKey)
+            {
+                continue; // test hook: a stack that never returns the calls of closed sockets
+            }
+
             IocpOperation op = IocpOperation.FromOverlapped(entry.lpOverlapped);
             if (op.IsAbandoned)
             {
@@ -109,7 +117,7 @@ internal sealed unsafe partial class IocpEngine
     /// <remarks>
     /// A stack may never return an aborted call: Wine 8 loses the packet of some receives pending
     /// when their socket is closed (CancelIoEx and closesocket notwithstanding). After
-    /// <see cref="s_drainTimeout"/> such a call is abandoned — completed with OperationAborted, as
+    /// <see cref="IocpTestHooks.DrainTimeout"/> (10 s) such a call is abandoned — completed with OperationAborted, as
     /// every operation must complete — but its OVERLAPPED stays rooted and its buffer pinned for the
     /// life of the process, since the OS may still write to them (see <see cref="IocpOperation.Abandon"/>).
     /// </remarks>
@@ -126,12 +134,14 @@ internal sealed unsafe partial class IocpEngine
             _closing.Clear();
         }
 
+        _losingSocketPackets = Hooks.LoseSocketPacketsOnShutdown;
         foreach (IocpSocket socket in sockets)
         {
             socket.Close();
         }
 
-        long deadline = Stopwatch.GetTimestamp() + (long)(s_drainTimeout.TotalSeconds * Stopwatch.Frequency);
+        TimeSpan drainTimeout = Hooks.DrainTimeout;
+        long deadline = Stopwatch.GetTimestamp() + (long)(drainTimeout.TotalSeconds * Stopwatch.Frequency);
         while (PendingOperations > 0 && Stopwatch.GetTimestamp() <= deadline)
         {
             DispatchPackets(entries, Dequeue(entries, capacity, 100));
@@ -154,7 +164,7 @@ internal sealed unsafe partial class IocpEngine
             {
                 Warn("abandoned",
                     $"Proactor: {abandoned} overlapped operation(s) of the {Name} engine were not returned by the OS within " +
-                    $"{s_drainTimeout.TotalSeconds} s of closing their sockets; they complete with OperationAborted, and their " +
+                    $"{drainTimeout.TotalSeconds} s of closing their sockets; they complete with OperationAborted, and their " +
                     "OVERLAPPED and buffers stay pinned for the life of the process (the OS could still write to them).");
             }
         }

@@ -26,9 +26,6 @@ internal sealed unsafe partial class IocpEngine : ProactorEngine
     /// before the OS ever had it, handed to the completion thread to be completed there.</summary>
     private const nuint AbortKey = 2;
 
-    /// <summary>How long Dispose waits for the packets of aborted operations before giving up on them.</summary>
-    private static readonly TimeSpan s_drainTimeout = TimeSpan.FromSeconds(10);
-
     private static readonly IocpTestHooks s_noHooks = new();
 
     private readonly SafeCompletionPortHandle _port;

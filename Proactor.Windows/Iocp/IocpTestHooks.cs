@@ -17,6 +17,14 @@ internal sealed record IocpTestHooks
     /// re-issue of the rest runs; 0 hands nothing (a stack reporting success without progress).</summary>
     public int MaxBytesPerSend { get; init; } = int.MaxValue;
 
+    /// <summary>How long the shutdown waits for the OS to return the calls of the closed sockets
+    /// before it abandons them (completes them aborted, keeping their memory).</summary>
+    public TimeSpan DrainTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>From the engine's shutdown on, drop every packet of a socket call, as a stack that
+    /// never returns an aborted call does (seen under Wine when the issuing thread has exited).</summary>
+    public bool LoseSocketPacketsOnShutdown { get; init; }
+
     /// <summary>How long Dispose waits for the completion thread to end before it reports and returns.</summary>
     public TimeSpan JoinTimeout { get; init; } = TimeSpan.FromSeconds(30);
 }
