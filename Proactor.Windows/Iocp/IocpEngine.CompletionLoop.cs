@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.ComponentModel;
 using System.Diagnostics;
 using System.Runtime.InteropServices;
@@ -11,8 +12,6 @@ internal sealed unsafe partial class IocpEngine
     /// <summary>How close a deadline must be for the loop to poll rather than block.</summary>
     private const int NearDeadlineMilliseconds = 1;
 
-    /// <summary>Set on the completion thread by <see cref="IocpTestHooks.LoseSocketPacketsOnShutdown"/>.</summary>
-    private bool _losingSocketPackets;
 
     private void CompletionLoop()
     {
@@ -73,6 +72,23 @@ internal sealed unsafe partial class IocpEngine
         throw new Win32Exception(error, "GetQueuedCompletionStatusEx failed");
     }
 
+    /// <summary>Completion thread: says why, then completes the operations of <see cref="IocpSocket.Abandon"/>.</summary>
+    internal void CompleteAbandoned(int abandoned, List<IocpOperation> done)
+    {
+        if (abandoned > 0)
+        {
+            Warn("abandoned",
+                $"Proactor: {abandoned} overlapped operation(s) of the {Name} engine were not returned by the OS within " +
+                $"{Hooks.DrainTimeout.TotalSeconds} s of closing their socket; they complete with OperationAborted, and their " +
+                "OVERLAPPED and buffers stay pinned for the life of the process (the OS could still write to them).");
+        }
+
+        foreach (IocpOperation op in done)
+        {
+            op.Complete();
+        }
+    }
+
     private void DispatchPackets(Interop.Kernel32.OVERLAPPED_ENTRY* entries, uint count)
     {
         for (uint i = 0; i < count; i++)
@@ -84,15 +100,10 @@ internal sealed unsafe partial class IocpEngine
                 continue;
             }
 
-            if (_losingSocketPackets && entry.lpCompletionKey != AbortKey)
-            {
-                continue; // test hook: a stack that never returns the calls of closed sockets
-            }
-
             IocpOperation op = IocpOperation.FromOverlapped(entry.lpOverlapped);
             if (op.IsAbandoned)
             {
-                // Returned after all, once the drain gave up on it: it completed then; the memory stays kept.
+                // Returned after all, once the engine gave up on it: it completed then; the memory stays kept.
                 continue;
             }
 
@@ -104,7 +115,13 @@ internal sealed unsafe partial class IocpEngine
                 continue;
             }
 
-            ((IocpSocket)op.Owner.EngineSocket).OnPacket(op, entry.dwNumberOfBytesTransferred);
+            var socket = (IocpSocket)op.Owner.EngineSocket;
+            if (_losePacketsOfClosedSockets && socket.IsClosed)
+            {
+                continue; // test hook: a stack that never returns the calls of a closed socket
+            }
+
+            socket.OnPacket(op, entry.dwNumberOfBytesTransferred);
         }
     }
 
@@ -116,7 +133,8 @@ internal sealed unsafe partial class IocpEngine
     /// </summary>
     /// <remarks>
     /// A stack may never return an aborted call: Wine 8 loses the packet of some receives pending
-    /// when their socket is closed (CancelIoEx and closesocket notwithstanding). After
+    /// when their socket is closed (CancelIoEx and closesocket notwithstanding). A socket closed
+    /// before the engine abandons such calls itself (<see cref="IocpSocket.Close"/>); here, after
     /// <see cref="IocpTestHooks.DrainTimeout"/> (10 s) such a call is abandoned — completed with OperationAborted, as
     /// every operation must complete — but its OVERLAPPED stays rooted and its buffer pinned for the
     /// life of the process, since the OS may still write to them (see <see cref="IocpOperation.Abandon"/>).
@@ -134,7 +152,6 @@ internal sealed unsafe partial class IocpEngine
             _closing.Clear();
         }
 
-        _losingSocketPackets = Hooks.LoseSocketPacketsOnShutdown;
         foreach (IocpSocket socket in sockets)
         {
             socket.Close();
@@ -149,24 +166,19 @@ internal sealed unsafe partial class IocpEngine
 
         if (PendingOperations > 0)
         {
+            var done = new List<IocpOperation>();
             int abandoned = 0;
             foreach (IocpSocket socket in sockets)
             {
-                abandoned += socket.Abandon();
+                abandoned += socket.Abandon(done);
             }
 
             foreach (IocpSocket socket in closing)
             {
-                abandoned += socket.Abandon();
+                abandoned += socket.Abandon(done);
             }
 
-            if (abandoned > 0)
-            {
-                Warn("abandoned",
-                    $"Proactor: {abandoned} overlapped operation(s) of the {Name} engine were not returned by the OS within " +
-                    $"{drainTimeout.TotalSeconds} s of closing their sockets; they complete with OperationAborted, and their " +
-                    "OVERLAPPED and buffers stay pinned for the life of the process (the OS could still write to them).");
-            }
+            CompleteAbandoned(abandoned, done);
         }
 
         // Last look at the port: an abort posted before this point is in it, and none can follow.

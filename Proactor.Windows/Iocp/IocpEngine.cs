@@ -31,6 +31,7 @@ internal sealed unsafe partial class IocpEngine : ProactorEngine
     private readonly SafeCompletionPortHandle _port;
     private readonly nint _portHandle;
     private readonly Thread _thread;
+    private readonly bool _losePacketsOfClosedSockets;
     private readonly Lock _registrationLock = new();
     private readonly HashSet<IocpSocket> _sockets = new();
 
@@ -56,6 +57,7 @@ internal sealed unsafe partial class IocpEngine : ProactorEngine
         : base(options)
     {
         Hooks = hooks ?? s_noHooks;
+        _losePacketsOfClosedSockets = Hooks.LosePacketsOfClosedSockets;
         _portHandle = Interop.Kernel32.CreateIoCompletionPort(-1, 0, 0, 1);
         if (_portHandle == 0)
         {

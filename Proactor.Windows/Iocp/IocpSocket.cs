@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
@@ -38,7 +39,7 @@ internal sealed unsafe class IocpSocket : EngineSocket
     /// <summary>True when an operation that succeeds at once completes synchronously (no packet).</summary>
     public bool SkipsCompletionPortOnSuccess { get; }
 
-    private bool IsClosed => Volatile.Read(ref _closed) != 0;
+    public bool IsClosed => Volatile.Read(ref _closed) != 0;
 
     public override Operation CreateOperation() => new IocpOperation();
 
@@ -243,13 +244,13 @@ internal sealed unsafe class IocpSocket : EngineSocket
     /// Closed: once neither direction has a call in the OS's hands, none ever will again (nothing is
     /// issued after Close), so the engine stops tracking the socket for its shutdown.
     /// </summary>
-    private void RetireIfIdle()
+    private bool RetireIfIdle()
     {
         lock (_receives.Lock)
         {
             if (_receives.Head is not null)
             {
-                return;
+                return false;
             }
         }
 
@@ -257,60 +258,44 @@ internal sealed unsafe class IocpSocket : EngineSocket
         {
             if (_sends.Head is not null)
             {
-                return;
+                return false;
             }
         }
 
         _engine.Retire(this);
+        return true;
     }
 
     /// <summary>
-    /// Engine shutdown, on the completion thread, after the drain gave up: the closed socket's calls
-    /// in flight were never returned by the OS. Each completes with OperationAborted, keeping its
-    /// OVERLAPPED and buffer for good (<see cref="IocpOperation.Abandon"/>); the operations queued
-    /// behind it never reached the OS and complete aborted as usual. Returns the calls abandoned.
+    /// Completion thread, once the engine stopped waiting for the OS (a while after Close, or at
+    /// shutdown): the closed socket's calls in flight were never returned. Each ends with
+    /// OperationAborted, keeping its OVERLAPPED and buffer for good (<see cref="IocpOperation.Abandon"/>);
+    /// the operations queued behind it never reached the OS and end aborted as usual. Appends them
+    /// all, in order, to <paramref name="done"/> for the caller to complete (after it reported why);
+    /// returns how many calls were abandoned.
     /// </summary>
-    public int Abandon()
-    {
-        int abandoned = AbandonQueue(_receives, out IocpOperation? receives);
-        abandoned += AbandonQueue(_sends, out IocpOperation? sends);
-        CompleteAll(receives);
-        CompleteAll(sends);
-        return abandoned;
-    }
+    public int Abandon(List<IocpOperation> done) => AbandonQueue(_receives, done) + AbandonQueue(_sends, done);
 
-    private int AbandonQueue(IocpOperationQueue queue, out IocpOperation? done)
+    private int AbandonQueue(IocpOperationQueue queue, List<IocpOperation> done)
     {
-        done = null;
-        IocpOperation? doneTail = null;
-        int abandoned = 0;
         lock (queue.Lock)
         {
-            if (queue.Head is { } head)
+            if (queue.Head is not { } head)
             {
-                head.Abandon();
-                _engine.RemovePending();
-                abandoned = 1;
+                return 0;
             }
 
+            head.Abandon();
+            _engine.RemovePending();
             while (queue.Head is not null)
             {
                 IocpOperation op = queue.RemoveHead();
                 op.Error = SocketError.OperationAborted;
-                if (doneTail is null)
-                {
-                    done = op;
-                }
-                else
-                {
-                    doneTail.Next = op;
-                }
-
-                doneTail = op;
+                done.Add(op);
             }
-        }
 
-        return abandoned;
+            return 1;
+        }
     }
 
     public override void Cancel(Operation operation)
@@ -401,7 +386,21 @@ internal sealed unsafe class IocpSocket : EngineSocket
         // (System.Net.Sockets waits here for any thread that holds a reference on the handle —
         // ours are held only across single non-blocking calls.)
         Socket.Dispose();
+        if (!RetireIfIdle())
+        {
+            // Wine 8 now and then never returns a call aborted by the close (its packet never
+            // comes, though CancelIoEx found it): give the OS a bounded time, then end it here.
+            _engine.ScheduleTimer(new TimerEntry(static s => ((IocpSocket)s!).AbandonAfterClose(), this), _engine.Hooks.DrainTimeout);
+        }
+    }
+
+    /// <summary>Completion thread, a while after Close: a call the OS still has not returned is abandoned.</summary>
+    private void AbandonAfterClose()
+    {
+        var done = new List<IocpOperation>();
+        int abandoned = Abandon(done);
         RetireIfIdle();
+        _engine.CompleteAbandoned(abandoned, done);
     }
 
     public override EndPoint? GetLocalEndPoint() => WindowsEndPoints.Get(Socket, peer: false);
