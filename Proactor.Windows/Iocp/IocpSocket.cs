@@ -18,7 +18,11 @@ namespace Proactor.Windows;
 /// buffer and releases the OVERLAPPED. So the handle is closed at once; what the contract protects
 /// (buffers, OVERLAPPED, the operation objects) is released per operation when its completion is
 /// delivered. Every later use of the handle value goes through DangerousAddRef, so a recycled
-/// handle value is never touched.
+/// handle value is never touched. A stack that never returns an aborted call (Wine 8, now and
+/// then) would leave its operation, and every one queued behind it, pending for good: the engine
+/// waits a bounded time (10 s after Close, or at Dispose), then completes them with
+/// OperationAborted; the lost call's OVERLAPPED and buffer then stay pinned for the life of the
+/// process, and that buffer's contents are unspecified (the OS could still write to it).
 /// </remarks>
 internal sealed unsafe class IocpSocket : EngineSocket
 {
