@@ -4,6 +4,7 @@ using System.Collections.Concurrent;
 using System.IO;
 using System.Net;
 using System.Net.Sockets;
+using System.Runtime.CompilerServices;
 using System.Runtime.Versioning;
 using System.Threading;
 using System.Threading.Tasks;
@@ -444,6 +445,135 @@ public sealed class IocpEngineTests
         Assert.That(engine.RegisteredSocketCount, Is.Zero, "once free, the completion thread still closed the sockets");
         client.Dispose();
         server.Dispose();
+    }
+
+    /// <summary>Memory that counts its pins and unpins (over a pinned array, so its pointer is stable).</summary>
+    private sealed unsafe class PinCountingMemory(int length) : MemoryManager<byte>
+    {
+        private readonly byte[] _array = GC.AllocateArray<byte>(length, pinned: true);
+        private int _pins;
+        private int _unpins;
+
+        public int Pins => Volatile.Read(ref _pins);
+
+        public int Unpins => Volatile.Read(ref _unpins);
+
+        public override Span<byte> GetSpan() => _array;
+
+        public override MemoryHandle Pin(int elementIndex = 0)
+        {
+            Interlocked.Increment(ref _pins);
+            return new MemoryHandle(Unsafe.AsPointer(ref _array[elementIndex]), default, this);
+        }
+
+        public override void Unpin() => Interlocked.Increment(ref _unpins);
+
+        protected override void Dispose(bool disposing)
+        {
+        }
+    }
+
+    private static async Task RecordEndAsync(ValueTask<int> receive, int id, ConcurrentQueue<(int Id, SocketError Error)> ends)
+    {
+        try
+        {
+            await receive;
+            ends.Enqueue((id, SocketError.Success));
+        }
+        catch (SocketException e)
+        {
+            ends.Enqueue((id, e.SocketErrorCode));
+        }
+    }
+
+    /// <summary>
+    /// Seen under Wine: a receive pending when its socket is closed may never return from the OS
+    /// (its issuing thread had exited), and the drain at Dispose gave up on it, leaving it and the
+    /// receive queued behind it uncompleted for good. Every operation must complete exactly once,
+    /// so both end aborted, in order; but the OS could still write to the abandoned call's buffer,
+    /// so that buffer must stay pinned. The hook drops the packets of calls of closed sockets.
+    /// </summary>
+    [TestCase(false)]
+    [TestCase(true)]
+    public async Task Dispose_completes_calls_the_OS_never_returns_as_aborted_and_keeps_their_buffers_pinned(bool noSkip)
+    {
+        var engine = new IocpEngine(
+            new EngineOptions { Backend = BackendKind.Iocp, Dispatch = CompletionDispatch.Inline, Warning = _warnings.Enqueue },
+            new IocpTestHooks
+            {
+                ForceNoSkipCompletionPortOnSuccess = noSkip,
+                DrainTimeout = TimeSpan.FromSeconds(1),
+                LosePacketsOfClosedSockets = true,
+            });
+        var (client, server) = await Net.ConnectedPairAsync(engine).Timeout();
+        using (client)
+        using (server)
+        {
+            var memory = new PinCountingMemory(64);
+            var ends = new ConcurrentQueue<(int Id, SocketError Error)>();
+            Task inFlight = RecordEndAsync(server.ReceiveAsync(memory.Memory), 1, ends);
+            Task queued = RecordEndAsync(server.ReceiveAsync(new byte[64]), 2, ends);
+            Assert.That(inFlight.IsCompleted || queued.IsCompleted, Is.False, "both receives must be pending");
+
+            Task disposing = Task.Run(engine.Dispose);
+            Assert.That(await Task.WhenAny(disposing, Task.Delay(TimeSpan.FromSeconds(20))), Is.SameAs(disposing), "Dispose did not return");
+            await inFlight.Timeout();
+            await queued.Timeout();
+
+            Assert.That(ends.ToArray(), Is.EqualTo(new[] { (1, SocketError.OperationAborted), (2, SocketError.OperationAborted) }),
+                "each receive ends once, aborted, in submission order");
+            Assert.That(memory.Pins, Is.EqualTo(1), "the receive in flight was handed to the OS");
+            Assert.That(memory.Unpins, Is.Zero, "the OS may still write to an abandoned call's buffer: it stays pinned");
+            Assert.That(_warnings, Has.Some.Contains("not returned by the OS"), "the engine says it abandoned a call");
+        }
+    }
+
+    /// <summary>
+    /// The same stack, but only the socket is closed: a server that closes a connection with a
+    /// receive pending must see that receive end (the engine gives the OS a bounded time), not
+    /// wait for the engine's Dispose; the engine keeps serving the other sockets.
+    /// </summary>
+    [TestCase(false)]
+    [TestCase(true)]
+    public async Task Close_completes_calls_the_OS_never_returns_as_aborted_and_keeps_their_buffers_pinned(bool noSkip)
+    {
+        using var engine = new IocpEngine(
+            new EngineOptions { Backend = BackendKind.Iocp, Dispatch = CompletionDispatch.Inline, Warning = _warnings.Enqueue },
+            new IocpTestHooks
+            {
+                ForceNoSkipCompletionPortOnSuccess = noSkip,
+                DrainTimeout = TimeSpan.FromSeconds(1),
+                LosePacketsOfClosedSockets = true,
+            });
+        var (client, server) = await Net.ConnectedPairAsync(engine).Timeout();
+        using (client)
+        {
+            var memory = new PinCountingMemory(64);
+            var ends = new ConcurrentQueue<(int Id, SocketError Error)>();
+            Task inFlight = RecordEndAsync(server.ReceiveAsync(memory.Memory), 1, ends);
+            Task queued = RecordEndAsync(server.ReceiveAsync(new byte[64]), 2, ends);
+            Assert.That(inFlight.IsCompleted || queued.IsCompleted, Is.False, "both receives must be pending");
+
+            server.Dispose();
+            await inFlight.Timeout();
+            await queued.Timeout();
+
+            Assert.That(ends.ToArray(), Is.EqualTo(new[] { (1, SocketError.OperationAborted), (2, SocketError.OperationAborted) }),
+                "each receive ends once, aborted, in submission order");
+            Assert.That(memory.Unpins, Is.Zero, "the OS may still write to an abandoned call's buffer: it stays pinned");
+            Assert.That(_warnings, Has.Some.Contains("not returned by the OS"), "the engine says it abandoned a call");
+            Assert.That(PendingAfterSettling(engine), Is.Zero, "nothing is left pending");
+
+            var (a, b) = await Net.ConnectedPairAsync(engine).Timeout();
+            using (a)
+            using (b)
+            {
+                await Net.SendAllAsync(a, new byte[] { 7 }).Timeout();
+                byte[] got = new byte[1];
+                await Net.ReceiveExactlyAsync(b, got).Timeout();
+                Assert.That(got[0], Is.EqualTo(7), "the engine still serves other sockets");
+            }
+        }
     }
 
     /// <summary>

@@ -26,16 +26,23 @@ internal sealed unsafe partial class IocpEngine : ProactorEngine
     /// before the OS ever had it, handed to the completion thread to be completed there.</summary>
     private const nuint AbortKey = 2;
 
-    /// <summary>How long Dispose waits for the packets of aborted operations before giving up on them.</summary>
-    private static readonly TimeSpan s_drainTimeout = TimeSpan.FromSeconds(10);
-
     private static readonly IocpTestHooks s_noHooks = new();
 
     private readonly SafeCompletionPortHandle _port;
     private readonly nint _portHandle;
     private readonly Thread _thread;
+    private readonly bool _losePacketsOfClosedSockets;
     private readonly Lock _registrationLock = new();
     private readonly HashSet<IocpSocket> _sockets = new();
+
+    /// <summary>Closed sockets whose calls have not all returned yet (under <see cref="_registrationLock"/>):
+    /// Shutdown must still find them if the OS never returns a call (see <see cref="IocpSocket.Abandon"/>).</summary>
+    private readonly HashSet<IocpSocket> _closing = new();
+
+    /// <summary>Orders <see cref="PostAborted"/> against the port's close: a packet posted after the
+    /// completion thread's last look at the port would be lost with it.</summary>
+    private readonly Lock _postLock = new();
+    private bool _postsClosed;
     private bool _registrationsClosed;
     private volatile bool _stopping;
     private int _wakePending;
@@ -50,6 +57,7 @@ internal sealed unsafe partial class IocpEngine : ProactorEngine
         : base(options)
     {
         Hooks = hooks ?? s_noHooks;
+        _losePacketsOfClosedSockets = Hooks.LosePacketsOfClosedSockets;
         _portHandle = Interop.Kernel32.CreateIoCompletionPort(-1, 0, 0, 1);
         if (_portHandle == 0)
         {
@@ -127,11 +135,25 @@ internal sealed unsafe partial class IocpEngine : ProactorEngine
         }
     }
 
+    /// <summary>Close began: no longer registered, but tracked until its last call returned.</summary>
     internal void Unregister(IocpSocket socket)
     {
         lock (_registrationLock)
         {
-            _sockets.Remove(socket);
+            // After Shutdown's snapshot the socket is already in it (or was never registered).
+            if (_sockets.Remove(socket) && !_registrationsClosed)
+            {
+                _closing.Add(socket);
+            }
+        }
+    }
+
+    /// <summary>A closed socket has no call left in the OS's hands.</summary>
+    internal void Retire(IocpSocket socket)
+    {
+        lock (_registrationLock)
+        {
+            _closing.Remove(socket);
         }
     }
 
@@ -145,22 +167,13 @@ internal sealed unsafe partial class IocpEngine : ProactorEngine
     {
         AddPending();
         op.Root();
-        bool added = false;
         bool posted = false;
-        try
+        lock (_postLock)
         {
-            _port.DangerousAddRef(ref added);
-            posted = Interop.Kernel32.PostQueuedCompletionStatus(_portHandle, 0, AbortKey, op.Overlapped) != 0;
-        }
-        catch (ObjectDisposedException)
-        {
-            // The port is gone: the completion thread abandoned its drain (reported then).
-        }
-        finally
-        {
-            if (added)
+            // Once closed, the completion thread has taken its last packet from the port.
+            if (!_postsClosed)
             {
-                _port.DangerousRelease();
+                posted = Interop.Kernel32.PostQueuedCompletionStatus(_portHandle, 0, AbortKey, op.Overlapped) != 0;
             }
         }
 

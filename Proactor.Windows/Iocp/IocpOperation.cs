@@ -46,6 +46,7 @@ internal sealed unsafe class IocpOperation : Operation
     private readonly NativeBlock* _block;
     private MemoryHandle _pin;
     private bool _pinned;
+    private volatile bool _abandoned;
     private Socket? _acceptSocket;
 
     public IocpOperation()
@@ -76,6 +77,13 @@ internal sealed unsafe class IocpOperation : Operation
     /// </summary>
     public bool Issue(nint handle, bool skipsPortOnSuccess)
     {
+        if (_abandoned)
+        {
+            // Its block may still be the OS's: it is never handed out again (its socket is closed anyway).
+            Error = SocketError.OperationAborted;
+            return false;
+        }
+
         Root(); // before the call: the packet may be dequeued before the call even returns
 
         bool pending;
@@ -474,9 +482,31 @@ internal sealed unsafe class IocpOperation : Operation
         _block->Overlapped.EventHandle = 0;
     }
 
+    /// <summary>True once <see cref="Abandon"/> gave the block and the pinned buffer up for good.</summary>
+    public bool IsAbandoned => _abandoned;
+
+    /// <summary>
+    /// Engine shutdown: the OS never returned this call, and no packet will be processed any more.
+    /// The operation ends with OperationAborted, but the OS may still write to its OVERLAPPED and
+    /// buffer: the strong root (which keeps the object, hence its native block, alive) and the
+    /// buffer's pin (and an AcceptEx socket) are kept for the life of the process — a bounded leak
+    /// rather than a write into freed or moved memory. The caller gets its buffer back, whose contents the OS could still
+    /// change; the operation object is never handed to the OS again.
+    /// </summary>
+    public void Abandon()
+    {
+        _abandoned = true;
+        Error = SocketError.OperationAborted;
+    }
+
     /// <summary>The OS is done with the block and the buffer: unroot, unpin, drop an unused accept socket.</summary>
     private void Finish()
     {
+        if (_abandoned)
+        {
+            return; // see Abandon: the OS may still have them
+        }
+
         Unroot();
         if (_pinned)
         {

@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
@@ -17,7 +18,11 @@ namespace Proactor.Windows;
 /// buffer and releases the OVERLAPPED. So the handle is closed at once; what the contract protects
 /// (buffers, OVERLAPPED, the operation objects) is released per operation when its completion is
 /// delivered. Every later use of the handle value goes through DangerousAddRef, so a recycled
-/// handle value is never touched.
+/// handle value is never touched. A stack that never returns an aborted call (Wine 8, now and
+/// then) would leave its operation, and every one queued behind it, pending for good: the engine
+/// waits a bounded time (10 s after Close, or at Dispose), then completes them with
+/// OperationAborted; the lost call's OVERLAPPED and buffer then stay pinned for the life of the
+/// process, and that buffer's contents are unspecified (the OS could still write to it).
 /// </remarks>
 internal sealed unsafe class IocpSocket : EngineSocket
 {
@@ -38,7 +43,7 @@ internal sealed unsafe class IocpSocket : EngineSocket
     /// <summary>True when an operation that succeeds at once completes synchronously (no packet).</summary>
     public bool SkipsCompletionPortOnSuccess { get; }
 
-    private bool IsClosed => Volatile.Read(ref _closed) != 0;
+    public bool IsClosed => Volatile.Read(ref _closed) != 0;
 
     public override Operation CreateOperation() => new IocpOperation();
 
@@ -220,12 +225,80 @@ internal sealed unsafe class IocpSocket : EngineSocket
             }
         }
 
+        if (IsClosed)
+        {
+            RetireIfIdle();
+        }
+
+        CompleteAll(done);
+    }
+
+    private static void CompleteAll(IocpOperation? done)
+    {
         while (done is not null)
         {
             IocpOperation? next = done.Next; // read first: completing may recycle the object
             done.Next = null;
             done.Complete();
             done = next;
+        }
+    }
+
+    /// <summary>
+    /// Closed: once neither direction has a call in the OS's hands, none ever will again (nothing is
+    /// issued after Close), so the engine stops tracking the socket for its shutdown.
+    /// </summary>
+    private bool RetireIfIdle()
+    {
+        lock (_receives.Lock)
+        {
+            if (_receives.Head is not null)
+            {
+                return false;
+            }
+        }
+
+        lock (_sends.Lock)
+        {
+            if (_sends.Head is not null)
+            {
+                return false;
+            }
+        }
+
+        _engine.Retire(this);
+        return true;
+    }
+
+    /// <summary>
+    /// Completion thread, once the engine stopped waiting for the OS (a while after Close, or at
+    /// shutdown): the closed socket's calls in flight were never returned. Each ends with
+    /// OperationAborted, keeping its OVERLAPPED and buffer for good (<see cref="IocpOperation.Abandon"/>);
+    /// the operations queued behind it never reached the OS and end aborted as usual. Appends them
+    /// all, in order, to <paramref name="done"/> for the caller to complete (after it reported why);
+    /// returns how many calls were abandoned.
+    /// </summary>
+    public int Abandon(List<IocpOperation> done) => AbandonQueue(_receives, done) + AbandonQueue(_sends, done);
+
+    private int AbandonQueue(IocpOperationQueue queue, List<IocpOperation> done)
+    {
+        lock (queue.Lock)
+        {
+            if (queue.Head is not { } head)
+            {
+                return 0;
+            }
+
+            head.Abandon();
+            _engine.RemovePending();
+            while (queue.Head is not null)
+            {
+                IocpOperation op = queue.RemoveHead();
+                op.Error = SocketError.OperationAborted;
+                done.Add(op);
+            }
+
+            return 1;
         }
     }
 
@@ -317,6 +390,21 @@ internal sealed unsafe class IocpSocket : EngineSocket
         // (System.Net.Sockets waits here for any thread that holds a reference on the handle —
         // ours are held only across single non-blocking calls.)
         Socket.Dispose();
+        if (!RetireIfIdle())
+        {
+            // Wine 8 now and then never returns a call aborted by the close (its packet never
+            // comes, though CancelIoEx found it): give the OS a bounded time, then end it here.
+            _engine.ScheduleTimer(new TimerEntry(static s => ((IocpSocket)s!).AbandonAfterClose(), this), _engine.Hooks.DrainTimeout);
+        }
+    }
+
+    /// <summary>Completion thread, a while after Close: a call the OS still has not returned is abandoned.</summary>
+    private void AbandonAfterClose()
+    {
+        var done = new List<IocpOperation>();
+        int abandoned = Abandon(done);
+        RetireIfIdle();
+        _engine.CompleteAbandoned(abandoned, done);
     }
 
     public override EndPoint? GetLocalEndPoint() => WindowsEndPoints.Get(Socket, peer: false);

@@ -17,6 +17,14 @@ internal sealed record IocpTestHooks
     /// re-issue of the rest runs; 0 hands nothing (a stack reporting success without progress).</summary>
     public int MaxBytesPerSend { get; init; } = int.MaxValue;
 
+    /// <summary>How long the engine waits for the OS to return the calls of a closed socket (or, at
+    /// shutdown, of every socket) before it abandons them (completes them aborted, keeping their memory).</summary>
+    public TimeSpan DrainTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Drop every packet of a call whose socket was closed, as a stack that never returns
+    /// an aborted call does (Wine 8, now and then).</summary>
+    public bool LosePacketsOfClosedSockets { get; init; }
+
     /// <summary>How long Dispose waits for the completion thread to end before it reports and returns.</summary>
     public TimeSpan JoinTimeout { get; init; } = TimeSpan.FromSeconds(30);
 }
