@@ -24,8 +24,11 @@ internal sealed unsafe partial class IocpEngine
             {
                 while (!_stopping)
                 {
-                    // The wait lasts until the earliest deadline: the engine's timers cost no OS timer.
-                    int timeout = Timers.GetWaitTimeoutMilliseconds();
+                    // Announce the sleep, then look once more for what a waker may have published
+                    // (see LoopWaker): a stop, and the earliest deadline, which bounds the wait (the
+                    // engine's timers cost no OS timer). Work itself arrives as packets.
+                    _waker.PrepareToSleep();
+                    int timeout = _stopping ? 0 : Timers.GetWaitTimeoutMilliseconds();
                     if (timeout is > 0 and <= NearDeadlineMilliseconds)
                     {
                         // A deadline within a millisecond or two: a blocking wait would overshoot it
@@ -35,7 +38,13 @@ internal sealed unsafe partial class IocpEngine
                         Thread.Yield();
                     }
 
+                    if (timeout == 0)
+                    {
+                        _waker.Awake();
+                    }
+
                     uint n = Dequeue(entries, capacity, timeout < 0 ? Interop.Kernel32.INFINITE : (uint)timeout);
+                    _waker.Awake();
                     DispatchPackets(entries, n);
                     Timers.RunDue();
                 }
@@ -96,8 +105,7 @@ internal sealed unsafe partial class IocpEngine
             ref Interop.Kernel32.OVERLAPPED_ENTRY entry = ref entries[i];
             if (entry.lpCompletionKey == WakeKey)
             {
-                Volatile.Write(ref _wakePending, 0);
-                continue;
+                continue; // only ended the wait (LoopWaker)
             }
 
             IocpOperation op = IocpOperation.FromOverlapped(entry.lpOverlapped);

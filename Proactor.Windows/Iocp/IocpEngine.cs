@@ -20,7 +20,7 @@ namespace Proactor.Windows;
 internal sealed unsafe partial class IocpEngine : ProactorEngine
 {
     /// <summary>The completion key of <see cref="WakeLoop"/> packets; sockets are associated with key 0.</summary>
-    private const nuint WakeKey = 1;
+    internal const nuint WakeKey = 1;
 
     /// <summary>The completion key of <see cref="PostAborted"/> packets: an operation that ended
     /// before the OS ever had it, handed to the completion thread to be completed there.</summary>
@@ -45,7 +45,7 @@ internal sealed unsafe partial class IocpEngine : ProactorEngine
     private bool _postsClosed;
     private bool _registrationsClosed;
     private volatile bool _stopping;
-    private int _wakePending;
+    private readonly CompletionPortWaker _waker;
     private int _pendingOperations;
 
     public IocpEngine(EngineOptions options)
@@ -65,6 +65,7 @@ internal sealed unsafe partial class IocpEngine : ProactorEngine
         }
 
         _port = new SafeCompletionPortHandle(_portHandle);
+        _waker = new CompletionPortWaker(_port);
         SkipCompletionPortOnSuccessRefusal = Hooks.ForceNoSkipCompletionPortOnSuccess
             ? "forced off by a test hook; every operation completes through the port."
             : ProbeSkipCompletionPortOnSuccess();
@@ -186,32 +187,7 @@ internal sealed unsafe partial class IocpEngine : ProactorEngine
         }
     }
 
-    internal override void WakeLoop()
-    {
-        // One packet per loop iteration is enough: the loop clears the flag when it dequeues it.
-        if (Interlocked.Exchange(ref _wakePending, 1) != 0)
-        {
-            return;
-        }
-
-        bool added = false;
-        try
-        {
-            _port.DangerousAddRef(ref added);
-            Interop.Kernel32.PostQueuedCompletionStatus(_portHandle, 0, WakeKey, null);
-        }
-        catch (ObjectDisposedException)
-        {
-            // The engine is gone: there is no loop left to wake.
-        }
-        finally
-        {
-            if (added)
-            {
-                _port.DangerousRelease();
-            }
-        }
-    }
+    internal override void WakeLoop() => _waker.Wake();
 
     /// <summary>
     /// Asks for FILE_SKIP_COMPLETION_PORT_ON_SUCCESS | FILE_SKIP_SET_EVENT_ON_HANDLE on a throwaway

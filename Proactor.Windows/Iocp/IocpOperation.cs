@@ -60,8 +60,6 @@ internal sealed unsafe class IocpOperation : Operation
         NativeMemory.Free(_block);
     }
 
-    /// <summary>The next operation in the same direction's queue (intrusive FIFO).</summary>
-    public IocpOperation? Next;
 
     public NativeOverlapped* Overlapped => &_block->Overlapped;
 

@@ -18,62 +18,17 @@ internal sealed class IocpOperationQueue
 {
     public readonly Lock Lock = new();
 
+    private OperationFifo<IocpOperation> _fifo;
+
     /// <summary>The operation handed to the OS (pending); null when the direction is idle.</summary>
-    public IocpOperation? Head;
+    public IocpOperation? Head => _fifo.Head;
 
-    private IocpOperation? _tail;
-
-    public void Append(IocpOperation op)
-    {
-        op.Next = null;
-        if (_tail is null)
-        {
-            Head = op;
-        }
-        else
-        {
-            _tail.Next = op;
-        }
-
-        _tail = op;
-    }
+    public void Append(IocpOperation op) => _fifo.Append(op);
 
     /// <summary>Removes the head (it finished); returns it.</summary>
-    public IocpOperation RemoveHead()
-    {
-        IocpOperation head = Head!;
-        Head = head.Next;
-        if (Head is null)
-        {
-            _tail = null;
-        }
-
-        head.Next = null;
-        return head;
-    }
+    public IocpOperation RemoveHead() => _fifo.RemoveHead();
 
     /// <summary>Takes <paramref name="op"/> out if it waits behind the head; false if it is the head
     /// (in the OS's hands) or no longer queued.</summary>
-    public bool TryRemoveWaiting(IocpOperation op)
-    {
-        IocpOperation? previous = Head;
-        for (IocpOperation? cur = Head?.Next; cur is not null; previous = cur, cur = cur.Next)
-        {
-            if (cur != op)
-            {
-                continue;
-            }
-
-            previous!.Next = cur.Next;
-            if (_tail == cur)
-            {
-                _tail = previous;
-            }
-
-            cur.Next = null;
-            return true;
-        }
-
-        return false;
-    }
+    public bool TryRemoveWaiting(IocpOperation op) => _fifo.TryRemove(op, exceptHead: true);
 }

@@ -212,8 +212,9 @@ internal sealed unsafe class IocpSocket : EngineSocket
                         break; // in flight now; its packet continues the queue
                     }
 
-                    doneTail.Next = queue.RemoveHead();
-                    doneTail = doneTail.Next;
+                    IocpOperation removed = queue.RemoveHead();
+                    doneTail.QueueNext = removed;
+                    doneTail = removed;
                 }
             }
         }
@@ -237,8 +238,8 @@ internal sealed unsafe class IocpSocket : EngineSocket
     {
         while (done is not null)
         {
-            IocpOperation? next = done.Next; // read first: completing may recycle the object
-            done.Next = null;
+            var next = (IocpOperation?)done.QueueNext; // read first: completing may recycle the object
+            done.QueueNext = null;
             done.Complete();
             done = next;
         }
