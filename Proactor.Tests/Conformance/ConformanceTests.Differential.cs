@@ -102,7 +102,7 @@ public abstract partial class ConformanceTests
         public Task<string> RunAsync(DifferentialWorld w) => Kind switch
         {
             "send" => w.SendAsync(Side, Stress.StreamBytes(Size, Side * 1_000_003L + Size)),
-            "receive" => w.ReceiveAsync(Side, Size),
+            "receive" => w.ReceiveAsync(Side, Size, Second),
             "timeout" => w.ReceiveWithTimeoutAsync(Side, Size, TimeSpan.FromMilliseconds(30)),
             "cancel" => w.ReceiveCancelledAsync(Side, Size),
             "pipelined" => w.PipelinedReceivesAsync(Side, Size, Second, Stress.StreamBytes(Size + Second - 1, Size)),
@@ -150,8 +150,9 @@ public abstract partial class ConformanceTests
                 else if (roll < 55 && (!quiet || gone[side]))
                 {
                     int size = random.Next(1, 8192);
-                    unread[peer] -= Math.Min(size, unread[peer]);
-                    steps.Add(new Step("receive", side, size, 0));
+                    int expected = gone[side] ? 0 : Math.Min(size, unread[peer]);
+                    unread[peer] -= expected;
+                    steps.Add(new Step("receive", side, size, expected));
                 }
                 else if (roll < 65 && quiet && !gone[side])
                 {

@@ -19,7 +19,11 @@ internal abstract class DifferentialWorld : IDisposable
 
     public abstract Task<string> SendAsync(int side, byte[] data);
 
-    public abstract Task<string> ReceiveAsync(int side, int size);
+    /// <summary>Receives into a <paramref name="size"/>-byte buffer until at least
+    /// <paramref name="atLeast"/> bytes came (the model's count of what was sent and must be
+    /// there), or the stream ended or failed: both worlds then consume the same bytes however the
+    /// kernel split or delayed them (a busy machine may deliver loopback data late).</summary>
+    public abstract Task<string> ReceiveAsync(int side, int size, int atLeast);
 
     /// <summary>A receive ended by a deadline: Proactor's own timeout, System.Net.Sockets' token
     /// (it has no per-operation timeout); both report as "timed out".</summary>
@@ -103,12 +107,24 @@ internal sealed class ProactorWorld : DifferentialWorld
     public override Task<string> SendAsync(int side, byte[] data) =>
         OutcomeAsync(async () => $"sent {await _sides[side].SendAsync(data)}");
 
-    public override Task<string> ReceiveAsync(int side, int size) =>
+    public override Task<string> ReceiveAsync(int side, int size, int atLeast) =>
         OutcomeAsync(async () =>
         {
             byte[] buffer = new byte[size];
-            int n = await _sides[side].ReceiveAsync(buffer);
-            return Got(buffer.AsSpan(0, n));
+            int total = 0;
+            do
+            {
+                int n = await _sides[side].ReceiveAsync(buffer.AsMemory(total));
+                if (n == 0)
+                {
+                    break;
+                }
+
+                total += n;
+            }
+            while (total < atLeast);
+
+            return Got(buffer.AsSpan(0, total));
         });
 
     public override Task<string> ReceiveWithTimeoutAsync(int side, int size, TimeSpan timeout) =>
@@ -185,12 +201,24 @@ internal sealed class SocketWorld : DifferentialWorld
     public override Task<string> SendAsync(int side, byte[] data) =>
         OutcomeAsync(async () => $"sent {await _sides[side].SendAsync(data.AsMemory())}");
 
-    public override Task<string> ReceiveAsync(int side, int size) =>
+    public override Task<string> ReceiveAsync(int side, int size, int atLeast) =>
         OutcomeAsync(async () =>
         {
             byte[] buffer = new byte[size];
-            int n = await _sides[side].ReceiveAsync(buffer.AsMemory());
-            return Got(buffer.AsSpan(0, n));
+            int total = 0;
+            do
+            {
+                int n = await _sides[side].ReceiveAsync(buffer.AsMemory(total));
+                if (n == 0)
+                {
+                    break;
+                }
+
+                total += n;
+            }
+            while (total < atLeast);
+
+            return Got(buffer.AsSpan(0, total));
         });
 
     public override Task<string> ReceiveWithTimeoutAsync(int side, int size, TimeSpan timeout) =>
