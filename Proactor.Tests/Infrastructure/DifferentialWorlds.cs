@@ -57,6 +57,27 @@ internal abstract class DifferentialWorld : IDisposable
         return $"got {data.Length} #{hash:x8}";
     }
 
+    /// <summary>Receives into a <paramref name="size"/>-byte buffer until <paramref name="atLeast"/>
+    /// bytes came, the stream ended or a receive failed.</summary>
+    protected static async Task<string> ReceiveAtLeastAsync(Func<Memory<byte>, ValueTask<int>> receive, int size, int atLeast)
+    {
+        byte[] buffer = new byte[size];
+        int total = 0;
+        do
+        {
+            int n = await receive(buffer.AsMemory(total));
+            if (n == 0)
+            {
+                break;
+            }
+
+            total += n;
+        }
+        while (total < atLeast);
+
+        return Got(buffer.AsSpan(0, total));
+    }
+
     protected static string Describe(Exception e) => e switch
     {
         SocketException se => $"error {se.SocketErrorCode}",
@@ -108,24 +129,7 @@ internal sealed class ProactorWorld : DifferentialWorld
         OutcomeAsync(async () => $"sent {await _sides[side].SendAsync(data)}");
 
     public override Task<string> ReceiveAsync(int side, int size, int atLeast) =>
-        OutcomeAsync(async () =>
-        {
-            byte[] buffer = new byte[size];
-            int total = 0;
-            do
-            {
-                int n = await _sides[side].ReceiveAsync(buffer.AsMemory(total));
-                if (n == 0)
-                {
-                    break;
-                }
-
-                total += n;
-            }
-            while (total < atLeast);
-
-            return Got(buffer.AsSpan(0, total));
-        });
+        OutcomeAsync(() => ReceiveAtLeastAsync(buffer => _sides[side].ReceiveAsync(buffer), size, atLeast));
 
     public override Task<string> ReceiveWithTimeoutAsync(int side, int size, TimeSpan timeout) =>
         OutcomeAsync(async () =>
@@ -202,24 +206,7 @@ internal sealed class SocketWorld : DifferentialWorld
         OutcomeAsync(async () => $"sent {await _sides[side].SendAsync(data.AsMemory())}");
 
     public override Task<string> ReceiveAsync(int side, int size, int atLeast) =>
-        OutcomeAsync(async () =>
-        {
-            byte[] buffer = new byte[size];
-            int total = 0;
-            do
-            {
-                int n = await _sides[side].ReceiveAsync(buffer.AsMemory(total));
-                if (n == 0)
-                {
-                    break;
-                }
-
-                total += n;
-            }
-            while (total < atLeast);
-
-            return Got(buffer.AsSpan(0, total));
-        });
+        OutcomeAsync(() => ReceiveAtLeastAsync(buffer => _sides[side].ReceiveAsync(buffer), size, atLeast));
 
     public override Task<string> ReceiveWithTimeoutAsync(int side, int size, TimeSpan timeout) =>
         OutcomeAsync(async () =>
