@@ -339,7 +339,9 @@ public sealed class IoUringTests
                 }
             }
 
-            Assert.That(perEnter, Is.GreaterThan(2.0), "SQEs per io_uring_enter: submissions must be batched");
+            // Unbatched, every SQE costs its own enter (1.0). How many share one depends on how the
+            // ring thread and the posting thread interleave: ~8 on an idle machine, ~2 under a CPU hog.
+            Assert.That(perEnter, Is.GreaterThan(1.3), "SQEs per io_uring_enter: submissions must be batched");
         }
         finally
         {
