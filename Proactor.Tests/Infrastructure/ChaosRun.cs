@@ -613,8 +613,11 @@ internal sealed class ChaosRun
         var delivered = new TaskCompletionSource<string?>(TaskCreationOptions.RunContinuationsAsynchronously);
         unsafeOnCompleted(() =>
         {
+            // Once the engine's own thread has exited (Dispose), nothing is left to deliver: a
+            // close or cancel that races the shutdown completes its operations itself (documented).
             Thread current = Thread.CurrentThread;
-            delivered.SetResult(_engine.IsEngineThread || current.IsThreadPoolThread ? null : current.Name ?? $"#{current.ManagedThreadId}");
+            bool engineGone = _engine.IsDisposed && !_engine.IsEngineThread;
+            delivered.SetResult(_engine.IsEngineThread || current.IsThreadPoolThread || engineGone ? null : current.Name ?? $"#{current.ManagedThreadId}");
         });
 
         // The bookkeeping that follows takes locks: it runs off the engine's loop (the source
