@@ -783,10 +783,12 @@ internal sealed class ChaosRun
 
             if (outcome.Bytes == 0)
             {
-                // The end may come early only if the sender's side was closed (RST drops data) or
-                // this side saw an error; with the sender still open it was a Shutdown(Send), after
-                // which every byte a successful send reported must already be here.
-                if (!_ended && !_broken && !Sender.IsDisposed && _received < _settled)
+                // The end may come early only if the sender's side was closed (RST drops data, and
+                // once another call consumed the reset a receive reads an end) or this side saw an
+                // error; with the sender still open it was a Shutdown(Send), after which every byte
+                // a successful send reported must already be here. The engine's Dispose closes the
+                // sender too, without marking the socket object disposed.
+                if (!_ended && !_broken && !Sender.IsDisposed && !Sender.Engine.IsDisposed && _received < _settled)
                 {
                     violate($"{op}: end of stream after {_received} bytes, but sends reported {_settled} bytes sent");
                 }
