@@ -19,7 +19,7 @@ namespace Proactor;
 ///                        |
 ///                        +--backend.Start returns true--> Pending --Complete (exactly once)--> Completed
 ///                                                                                               |
-///               Idle <--Release (after GetResult, or after the Completion was posted)-----------+
+///               Idle &lt;--Release (after GetResult, or after the Completion was posted)-----------+
 /// </code>
 /// Between Start returning true and Complete, only the backend touches the buffer. Cancel requests
 /// (token or close) never complete the operation themselves: they ask the backend, whose completion

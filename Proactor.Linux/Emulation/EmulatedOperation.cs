@@ -35,7 +35,7 @@ internal sealed unsafe class EmulatedOperation : Operation
         }
     }
 
-    /// <summary><see cref="TryExecute"/> from a submitting thread (not the loop): the descriptor is
+    /// <summary><see cref="TryExecute(int)"/> from a submitting thread (not the loop): the descriptor is
     /// kept alive by a reference on the handle, so a concurrent close cannot recycle it mid-call.</summary>
     public bool TryExecute(SafeSocketHandle handle) => NonBlockingIo.TryWithReference(handle, this, &TryExecute);
 

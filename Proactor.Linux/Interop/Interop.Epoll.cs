@@ -23,6 +23,9 @@ internal static unsafe partial class Interop
         [LibraryImport(Libraries.Libc, EntryPoint = "epoll_create1", SetLastError = true)]
         internal static partial int EpollCreate1(int flags);
 
+        /// <param name="epfd">The epoll instance.</param>
+        /// <param name="op">EPOLL_CTL_ADD, EPOLL_CTL_MOD or EPOLL_CTL_DEL.</param>
+        /// <param name="fd">The descriptor to register, change or remove.</param>
         /// <param name="ev">A struct epoll_event (see <see cref="EpollEvent"/>).</param>
         [LibraryImport(Libraries.Libc, EntryPoint = "epoll_ctl", SetLastError = true)]
         internal static partial int EpollCtl(int epfd, int op, int fd, EpollEvent* ev);

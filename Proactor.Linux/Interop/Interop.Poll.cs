@@ -15,6 +15,8 @@ internal static unsafe partial class Interop
         internal const short POLLRDHUP = 0x2000;
 
         /// <param name="fds">An array of <paramref name="nfds"/> struct pollfd.</param>
+        /// <param name="nfds">How many entries <paramref name="fds"/> holds.</param>
+        /// <param name="timeout">Milliseconds to wait; -1 waits forever, 0 not at all.</param>
         [LibraryImport(Libraries.Libc, EntryPoint = "poll", SetLastError = true)]
         internal static partial int Poll(PollFd* fds, nuint nfds, int timeout);
     }

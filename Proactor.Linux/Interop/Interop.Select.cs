@@ -10,6 +10,9 @@ internal static unsafe partial class Interop
         internal const int FD_SETSIZE = 1024;
 
         /// <param name="nfds">The highest descriptor in any set, plus one.</param>
+        /// <param name="readfds">Descriptors to watch for reading; on return, those readable.</param>
+        /// <param name="writefds">Descriptors to watch for writing; on return, those writable.</param>
+        /// <param name="exceptfds">Descriptors to watch for exceptional conditions (out-of-band data).</param>
         /// <param name="timeout">Null to wait without limit. Linux writes the time left into it.</param>
         [LibraryImport(Libraries.Libc, EntryPoint = "select", SetLastError = true)]
         internal static partial int Select(int nfds, FdSet* readfds, FdSet* writefds, FdSet* exceptfds, TimeVal* timeout);

@@ -1,5 +1,6 @@
 using System;
 using Proactor.Linux;
+using Proactor.Windows;
 
 namespace Proactor;
 
@@ -30,7 +31,7 @@ public static class EngineFactory
                 throw Unsupported(backend, "Windows");
             }
 
-            return Proactor.Windows.IocpEngineFactory.Create(options);
+            return IocpEngineFactory.Create(options);
         }
 
         if (!OperatingSystem.IsLinux())
