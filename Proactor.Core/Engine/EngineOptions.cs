@@ -51,7 +51,7 @@ public sealed record EngineOptions
     /// back to epoll and records why in <see cref="ProactorEngine.FallbackReason"/>. Zero (the
     /// default) probes the kernel for real.
     /// </summary>
-    public int IoUringSimulatedSetupError { get; init; }
+    internal int IoUringSimulatedSetupError { get; init; }
 
     /// <summary>The options every default-constructed engine uses.</summary>
     public static EngineOptions Default { get; } = new();
