@@ -1,10 +1,9 @@
 using System;
-using System.Diagnostics;
 using System.IO;
 using System.Linq;
-using System.Threading;
 using System.Threading.Tasks;
 using NUnit.Framework;
+using Proactor.Tests.Infrastructure;
 
 namespace Proactor.Tests.Linux;
 
@@ -22,12 +21,12 @@ public sealed class NativeAotTests
     [Test]
     public async Task The_libraries_publish_with_NativeAOT_without_warnings_and_echo_on_every_Linux_backend()
     {
-        string root = RepositoryRoot();
+        string root = ExternalTool.RepositoryRoot();
         string work = Directory.CreateTempSubdirectory("proactor-aot-").FullName;
         try
         {
             string output = Path.Combine(work, "out");
-            (int publishCode, string publishLog) = await RunAsync(
+            (int publishCode, string publishLog) = await ExternalTool.RunAsync(
                 "dotnet",
                 ["publish", Path.Combine(root, "eng", "aot-check", "AotCheck.csproj"), "-c", "Release", "-r", "linux-x64",
                  "--artifacts-path", Path.Combine(work, "artifacts"), "-o", output, "-nologo"]);
@@ -38,7 +37,7 @@ public sealed class NativeAotTests
             Assert.That(File.Exists(program), Is.True, $"no native program at {program}");
             Assert.That(File.Exists(Path.Combine(output, "Proactor.Core.dll")), Is.False, "a NativeAOT publish carries no IL assemblies");
 
-            (int runCode, string runLog) = await RunAsync(program, []);
+            (int runCode, string runLog) = await ExternalTool.RunAsync(program, []);
             TestContext.Out.WriteLine(runLog);
             Assert.That(runCode, Is.Zero, runLog);
             foreach (string backend in new[] { "Epoll epoll-et", "Poll poll", "Select select" })
@@ -53,48 +52,5 @@ public sealed class NativeAotTests
         {
             Directory.Delete(work, recursive: true);
         }
-    }
-
-    private static string RepositoryRoot()
-    {
-        for (DirectoryInfo? dir = new(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "Proactor.sln")))
-            {
-                return dir.FullName;
-            }
-        }
-
-        throw new InvalidOperationException($"Proactor.sln not found above {AppContext.BaseDirectory}.");
-    }
-
-    private static async Task<(int ExitCode, string Output)> RunAsync(string fileName, string[] arguments)
-    {
-        var info = new ProcessStartInfo(fileName)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (string argument in arguments)
-        {
-            info.ArgumentList.Add(argument);
-        }
-
-        using Process process = Process.Start(info)!;
-        Task<string> stdout = process.StandardOutput.ReadToEndAsync();
-        Task<string> stderr = process.StandardError.ReadToEndAsync();
-        using var deadline = new CancellationTokenSource(TimeSpan.FromMinutes(10));
-        try
-        {
-            await process.WaitForExitAsync(deadline.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"{fileName} ran for more than 10 minutes.");
-        }
-
-        return (process.ExitCode, await stdout + await stderr);
     }
 }
