@@ -148,6 +148,23 @@ public sealed class RunnerLogicTests
         Assert.That(md, Does.Contain("3 interleaved rounds"));
     }
 
+    [Test]
+    public void Resident_memory_is_read_from_the_VmRSS_line()
+    {
+        const string Status = "Name:\tProactor.Bench\nVmPeak:\t  999 kB\nVmRSS:\t    2028 kB\nRssAnon:\t 1000 kB\n";
+        Assert.That(ProcessMemory.ParseVmRss(Status), Is.EqualTo(2028L * 1024));
+        Assert.That(ProcessMemory.ParseVmRss("Name:\tx\n"), Is.Null);
+        Assert.That(ProcessMemory.ParseVmRss("VmRSS:\t lots kB\n"), Is.Null);
+    }
+
+    [Test]
+    public void Bytes_per_idle_connection_is_the_growth_over_the_count()
+    {
+        var row = new Proactor.Bench.Idle.IdleCommand.Row("epoll-et", 1000, 40L << 20, (40L << 20) + 512_000, null);
+        Assert.That(row.BytesPerConnection, Is.EqualTo(512.0));
+        Assert.That(new Proactor.Bench.Idle.IdleCommand.Row("x", 1000, null, 5, "no /proc").BytesPerConnection, Is.Null);
+    }
+
     [TestCase("compare", "--quick", "--rounds", "--external")]
     [TestCase("serve", "--backend", "--dispatch", "--port")]
     [TestCase("idle", "--connections", "--servers", "--external")]
