@@ -1,3 +1,4 @@
+using System.Linq;
 using System.Net;
 using Proactor.Bench.Servers;
 
@@ -68,11 +69,19 @@ internal sealed record ServeOptions
         throw new UsageException($"serve: unknown distribution '{text}'; known: roundrobin, leastloaded, reuseport.");
     }
 
-    public static ServerKind ParseServer(string text) => text.ToLowerInvariant() switch
+    /// <summary>Any <see cref="ServerKind"/> but External, by name: a kind added to the enum (and to
+    /// <see cref="ServeCommand.Start"/>) is servable without a change here.</summary>
+    public static ServerKind ParseServer(string text)
     {
-        "proactor" => ServerKind.Proactor,
-        "sockets" => ServerKind.Sockets,
-        "blocking" => ServerKind.Blocking,
-        _ => throw new UsageException($"serve: unknown server '{text}'; known: proactor, sockets, blocking."),
-    };
+        var kinds = System.Enum.GetValues<ServerKind>().Where(k => k != ServerKind.External).ToList();
+        foreach (ServerKind kind in kinds)
+        {
+            if (kind.ToString().Equals(text, System.StringComparison.OrdinalIgnoreCase))
+            {
+                return kind;
+            }
+        }
+
+        throw new UsageException($"serve: unknown server '{text}'; known: {string.Join(", ", kinds.Select(k => k.ToString().ToLowerInvariant()))}.");
+    }
 }

@@ -193,7 +193,8 @@ internal sealed class ComparePlan
         foreach (string name in names)
         {
             Workload w = known.FirstOrDefault(w => w.Name.Equals(name, StringComparison.OrdinalIgnoreCase))
-                ?? throw new UsageException($"compare: unknown workload '{name}'; known: {string.Join(", ", known.Select(k => k.Name))}.");
+                ?? WorkloadCatalog.TryParse(name)
+                ?? throw new UsageException($"compare: unknown workload '{name}'; known: {string.Join(", ", known.Select(k => k.Name))}, or by their parameters: pingpong-8, pingpong-16KiB-16, pingpong-64x16 (in flight), idle-15000.");
             if (!chosen.Contains(w))
             {
                 chosen.Add(w);

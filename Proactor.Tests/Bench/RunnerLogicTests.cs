@@ -165,6 +165,22 @@ public sealed class RunnerLogicTests
         Assert.That(new Proactor.Bench.Idle.IdleCommand.Row("x", 1000, null, 5, "no /proc").BytesPerConnection, Is.Null);
     }
 
+    [TestCase("pingpong-8", 8, 64, 1)]
+    [TestCase("pingpong-16KiB-16", 16, 16384, 1)]
+    [TestCase("pingpong-64x16", 64, 64, 16)]
+    [TestCase("PINGPONG-4kib-1000", 1000, 4096, 1)]
+    public void Ping_pong_workloads_can_be_named_by_their_parameters(string name, int connections, int size, int inFlight)
+    {
+        Workload w = WorkloadCatalog.TryParse(name)!;
+        Assert.That((w.Connections, w.MessageSize, w.InFlight, w.Mode), Is.EqualTo((connections, size, inFlight, LoadMode.PingPong)));
+    }
+
+    [TestCase("pingpong-0")]
+    [TestCase("pingpong-64KB-8")]
+    [TestCase("pingpong")]
+    [TestCase("streamish-8")]
+    public void Unknown_workload_names_are_refused(string name) => Assert.That(WorkloadCatalog.TryParse(name), Is.Null);
+
     [TestCase("compare", "--quick", "--rounds", "--external")]
     [TestCase("serve", "--backend", "--dispatch", "--port")]
     [TestCase("idle", "--connections", "--servers", "--external")]
