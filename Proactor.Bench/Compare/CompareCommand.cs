@@ -132,10 +132,6 @@ internal static class CompareCommand
         report.ElapsedSeconds = Math.Round(stopwatch.Elapsed.TotalSeconds, 1);
 
         console.Write(ResultTable.Build(report));
-        if (report.IdleCheck is { } line && report.MachineBusy)
-        {
-            console.MarkupLine($"[yellow]{Markup.Escape(line)}[/]");
-        }
 
         string folder = ReportWriter.Write(report, options.OutputRoot, started);
         console.MarkupLine($"Results: [link]{Markup.Escape(folder)}[/] (report.md, results.json, charts) in {report.ElapsedSeconds:0.#} s");

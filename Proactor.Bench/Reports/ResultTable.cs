@@ -14,7 +14,8 @@ internal static class ResultTable
             .Caption("[grey]ops = round trips (connections for churn, 64 KiB chunks for stream); latency = round trip; " +
                      "CPU = server user+system time per op; ×sock = relative to System.Net.Sockets (ops/s: higher is better, CPU: lower is better), " +
                      $"the median of the per-round ratios; each figure: median of {report.Rounds} interleaved rounds (min–max); ≈: the rounds disagree which side of 1.0 the ratio is on" +
-                     (report.IdleCheck is { } idle ? "\n" + Markup.Escape(idle) : "") + "[/]");
+                     "[/]" +
+                     (report.IdleCheck is { } idle ? "\n" + (report.MachineBusy ? "[yellow]" : "[grey]") + Markup.Escape(idle) + "[/]" : ""));
         table.AddColumn("workload");
         table.AddColumn(new TableColumn("server").NoWrap());
         table.AddColumn(new TableColumn("ops/s").RightAligned().NoWrap());
