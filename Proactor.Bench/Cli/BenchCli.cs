@@ -230,7 +230,7 @@ internal static class BenchCli
                 e.Cancel = true;
                 cancel.Cancel();
             };
-            await CompareCommand.RunAsync(options, AnsiConsole.Console, "compare " + string.Join(" ", context.Arguments), cancel.Token);
+            await CompareCommand.RunAsync(options, AnsiConsole.Console, string.Join(" ", context.Arguments), cancel.Token);
             return 0;
         }
     }
