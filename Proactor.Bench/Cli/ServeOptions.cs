@@ -1,10 +1,10 @@
-using System.Collections.Generic;
+using System.Linq;
 using System.Net;
 using Proactor.Bench.Servers;
 
 namespace Proactor.Bench.Cli;
 
-/// <summary><c>serve [--backend B] [--dispatch D] [--level-triggered] [--sqe-only] [--loops N [--distribution D]] [--port P] [--address A] [--server proactor|sockets|blocking]</c>.</summary>
+/// <summary>What <c>serve</c> runs, checked (see <see cref="ServeSettings"/> for the command line).</summary>
 internal sealed record ServeOptions
 {
     public ServerKind Server { get; init; } = ServerKind.Proactor;
@@ -27,55 +27,13 @@ internal sealed record ServeOptions
 
     public int Port { get; init; } = 5000;
 
-    public static ServeOptions Parse(IReadOnlyList<string> args)
+    /// <summary>Parses <c>serve</c>'s arguments exactly as the program does (the tests use it).</summary>
+    public static ServeOptions Parse(string[] args) => BenchCli.Parse<ServeSettings>("serve", args).ToOptions();
+
+    /// <summary>Refuses combinations that mean nothing.</summary>
+    public void Check()
     {
-        var reader = new ArgumentReader(args, "serve");
-        var options = new ServeOptions();
-        while (reader.Next(out string arg))
-        {
-            switch (arg)
-            {
-                case "--backend":
-                case "-b":
-                    (BackendKind backend, bool lt) = BackendNames.ParseBackend(reader.Value(arg));
-                    options = options with { Backend = backend, LevelTriggered = options.LevelTriggered || lt };
-                    break;
-                case "--dispatch":
-                    options = options with { Dispatch = BackendNames.ParseDispatch(reader.Value(arg)) };
-                    break;
-                case "--level-triggered":
-                    options = options with { LevelTriggered = true };
-                    break;
-                case "--sqe-only":
-                    options = options with { SqeOnly = true };
-                    break;
-                case "--port":
-                case "-p":
-                    options = options with { Port = reader.Int(arg, 0, 65535) };
-                    break;
-                case "--address":
-                    string text = reader.Value(arg);
-                    if (!IPAddress.TryParse(text, out IPAddress? address))
-                    {
-                        throw new UsageException($"serve: '{text}' is not an IP address (e.g. 127.0.0.1 or ::1).");
-                    }
-
-                    options = options with { Address = address };
-                    break;
-                case "--loops":
-                    options = options with { Loops = reader.Int(arg, 1, 1024) };
-                    break;
-                case "--distribution":
-                    options = options with { Distribution = ParseDistribution(reader.Value(arg)) };
-                    break;
-                case "--server":
-                    options = options with { Server = ParseServer(reader.Value(arg)) };
-                    break;
-                default:
-                    throw reader.Unknown(arg);
-            }
-        }
-
+        ServeOptions options = this;
         if (options.LevelTriggered && options.Backend is not (BackendKind.Epoll or BackendKind.Default))
         {
             throw new UsageException($"serve: --level-triggered applies to the epoll backend, not {options.Backend.ToString().ToLowerInvariant()}.");
@@ -95,11 +53,9 @@ internal sealed record ServeOptions
         {
             throw new UsageException($"serve: --backend applies to the Proactor server, not --server {options.Server.ToString().ToLowerInvariant()}.");
         }
-
-        return options;
     }
 
-    private static AcceptDistribution ParseDistribution(string text)
+    public static AcceptDistribution ParseDistribution(string text)
     {
         string n = text.Replace("-", "", System.StringComparison.Ordinal).Replace("_", "", System.StringComparison.Ordinal);
         foreach (AcceptDistribution d in System.Enum.GetValues<AcceptDistribution>())
@@ -113,11 +69,19 @@ internal sealed record ServeOptions
         throw new UsageException($"serve: unknown distribution '{text}'; known: roundrobin, leastloaded, reuseport.");
     }
 
-    private static ServerKind ParseServer(string text) => text.ToLowerInvariant() switch
+    /// <summary>Any <see cref="ServerKind"/> but External, by name: a kind added to the enum (and to
+    /// <see cref="ServeCommand.Start"/>) is servable without a change here.</summary>
+    public static ServerKind ParseServer(string text)
     {
-        "proactor" => ServerKind.Proactor,
-        "sockets" => ServerKind.Sockets,
-        "blocking" => ServerKind.Blocking,
-        _ => throw new UsageException($"serve: unknown server '{text}'; known: proactor, sockets, blocking."),
-    };
+        var kinds = System.Enum.GetValues<ServerKind>().Where(k => k != ServerKind.External).ToList();
+        foreach (ServerKind kind in kinds)
+        {
+            if (kind.ToString().Equals(text, System.StringComparison.OrdinalIgnoreCase))
+            {
+                return kind;
+            }
+        }
+
+        throw new UsageException($"serve: unknown server '{text}'; known: {string.Join(", ", kinds.Select(k => k.ToString().ToLowerInvariant()))}.");
+    }
 }

@@ -17,8 +17,10 @@ using Spectre.Console;
 namespace Proactor.Bench.Compare;
 
 /// <summary>
-/// <c>compare</c>: every server against the same load generator, one server process at a time,
-/// with live progress, a table at the end and a results folder (report.md, results.json, charts).
+/// <c>compare</c>: every server against the same load generator, in interleaved rounds (each round
+/// starts every server's process afresh, gives it the same discarded warm-up pass and measures
+/// each of its workloads once), with live progress, a table of medians and spreads at the end and
+/// a results folder (report.md, results.json, charts).
 /// </summary>
 internal static class CompareCommand
 {
@@ -28,6 +30,11 @@ internal static class CompareCommand
         (int[] Server, int[] Load)? cpus = options.Pin ? CpuAffinity.Split() : null;
         ServerCatalog.Catalog catalog = ServerCatalog.Discover(groupLoops: Math.Max(2, cpus?.Server.Length ?? Environment.ProcessorCount));
         ComparePlan plan = ComparePlan.Create(options, catalog, descriptorLimit);
+        int loadLoops = options.LoadLoops ?? Math.Max(1, cpus?.Load.Length ?? Environment.ProcessorCount);
+
+        // Before anything of ours runs: a build's compiler server or another job still busy would
+        // slow whichever server is measured first, the baseline included.
+        IdleCheck.Result? idle = await IdleCheck.MeasureAsync(TimeSpan.FromSeconds(options.Profile == RunProfile.Quick ? 0.5 : 1), cancellationToken);
 
         DateTimeOffset started = DateTimeOffset.Now;
         var stopwatch = Stopwatch.StartNew();
@@ -38,7 +45,10 @@ internal static class CompareCommand
             Profile = options.Profile.ToString().ToLowerInvariant(),
             DurationSeconds = plan.Duration.TotalSeconds,
             WarmupSeconds = plan.Warmup.TotalSeconds,
-            Machine = DescribeMachine(cpus, descriptorLimit, options.Pin),
+            Rounds = plan.Rounds,
+            IdleCheck = idle?.Describe(),
+            MachineBusy = idle is { IsIdle: false },
+            Machine = DescribeMachine(cpus, descriptorLimit, options.Pin, loadLoops),
             Servers = plan.Servers.Select(s => new ServerInfo(s.Name, s.Kind.ToString().ToLowerInvariant(), s.Description)).ToList(),
             Unavailable = plan.Unavailable.Select(u => new UnavailableInfo(u.Name, u.Reason)).ToList(),
             Workloads = plan.Workloads.ToList(),
@@ -46,11 +56,35 @@ internal static class CompareCommand
 
         console.MarkupLine(
             $"[bold]Proactor comparison[/] ({report.Profile}): {plan.Servers.Count} servers, {plan.Workloads.Count} workloads, " +
-            $"{plan.CellCount} measurements of {plan.Duration.TotalSeconds:0.##} s (+{plan.Warmup.TotalSeconds:0.##} s warm-up); " +
-            $"server {Markup.Escape(report.Machine.ServerCpus)}, load generator {Markup.Escape(report.Machine.LoadGeneratorCpus)}");
+            $"{plan.Rounds} interleaved rounds of {plan.CellCount} measurements of {plan.Duration.TotalSeconds:0.##} s " +
+            $"(each server process first runs each workload {plan.Warmup.TotalSeconds:0.##} s, discarded); " +
+            $"server {Markup.Escape(report.Machine.ServerCpus)}, load generator {Markup.Escape(report.Machine.LoadGeneratorCpus)} ({loadLoops} loop{(loadLoops == 1 ? "" : "s")})");
+        if (report.IdleCheck is { } idleLine)
+        {
+            console.MarkupLine(report.MachineBusy ? $"[yellow]{Markup.Escape(idleLine)}[/]" : $"[grey]{Markup.Escape(idleLine)}[/]");
+        }
+
         foreach (UnavailableInfo u in report.Unavailable)
         {
             console.MarkupLine($"[grey]not available here: {Markup.Escape(u.Name)} ({Markup.Escape(u.Reason)})[/]");
+        }
+
+        // One cell per server and workload, in the table's order; the rounds fill them.
+        var cells = new Dictionary<(ServerSpec, string), Measurement>();
+        foreach (Workload workload in plan.Workloads)
+        {
+            foreach (ServerSpec server in plan.Servers.Where(s => plan.WorkloadsOf(s).Contains(workload)))
+            {
+                var m = new Measurement { Server = server.Name, Workload = workload.Name, Status = Measurement.Ok };
+                if (plan.SkipReason(server, workload) is { } skip)
+                {
+                    m.Status = Measurement.Skipped;
+                    m.Reason = skip;
+                }
+
+                cells[(server, workload.Name)] = m;
+                report.Results.Add(m);
+            }
         }
 
         await console.Progress()
@@ -59,20 +93,25 @@ internal static class CompareCommand
             .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new SpinnerColumn())
             .StartAsync(async context =>
             {
-                var tasks = plan.Servers.ToDictionary(s => s, s => context.AddTask(Describe(s.Name, "waiting"), autoStart: false, maxValue: Math.Max(1, plan.WorkloadsOf(s).Count())));
+                var tasks = plan.Servers.ToDictionary(
+                    s => s,
+                    s => context.AddTask(Describe(s.Name, "waiting"), autoStart: false, maxValue: Math.Max(1, plan.WorkloadsOf(s).Count() * plan.Rounds)));
                 LoadProcess? load = null;
                 try
                 {
-                    foreach (ServerSpec server in plan.Servers)
+                    foreach ((int round, ServerSpec server) in RoundSchedule.Order(plan.Servers, plan.Rounds))
                     {
                         cancellationToken.ThrowIfCancellationRequested();
                         ProgressTask task = tasks[server];
                         task.StartTask();
-                        load ??= LoadProcess.Start(cpus?.Load);
-                        load = await RunServerAsync(server, plan, cpus, load, report.Results, task, cancellationToken);
-                        task.Description = Describe(server.Name, Summary(report.Results.Where(r => r.Server == server.Name)));
-                        task.Value = task.MaxValue;
-                        task.StopTask();
+                        load ??= LoadProcess.Start(cpus?.Load, loadLoops);
+                        load = await RunServerRoundAsync(server, round, plan, cpus, loadLoops, load, cells, task, cancellationToken);
+                        if (round == plan.Rounds - 1)
+                        {
+                            task.Description = Describe(server.Name, Summary(report.Results.Where(r => r.Server == server.Name)));
+                            task.Value = task.MaxValue;
+                            task.StopTask();
+                        }
                     }
                 }
                 finally
@@ -84,116 +123,127 @@ internal static class CompareCommand
                 }
             });
 
+        foreach (Measurement m in report.Results)
+        {
+            m.Summarize();
+        }
+
         Ratios.Compute(report.Results);
         report.ElapsedSeconds = Math.Round(stopwatch.Elapsed.TotalSeconds, 1);
 
         console.Write(ResultTable.Build(report));
+
         string folder = ReportWriter.Write(report, options.OutputRoot, started);
         console.MarkupLine($"Results: [link]{Markup.Escape(folder)}[/] (report.md, results.json, charts) in {report.ElapsedSeconds:0.#} s");
         return report;
     }
 
-    /// <summary>Runs every workload of one server; returns the load generator to use next (a
-    /// fresh one if this one stopped answering).</summary>
-    private static async Task<LoadProcess> RunServerAsync(
-        ServerSpec server, ComparePlan plan, (int[] Server, int[] Load)? cpus, LoadProcess load,
-        List<Measurement> results, ProgressTask task, CancellationToken cancellationToken)
+    /// <summary>One round of one server: a fresh process, its warm-up pass (discarded), then each
+    /// workload measured once. Returns the load generator to use next (a fresh one if this one
+    /// stopped answering).</summary>
+    private static async Task<LoadProcess> RunServerRoundAsync(
+        ServerSpec server, int round, ComparePlan plan, (int[] Server, int[] Load)? cpus, int loadLoops, LoadProcess load,
+        Dictionary<(ServerSpec, string), Measurement> cells, ProgressTask task, CancellationToken cancellationToken)
     {
-        ServerProcess? process = null;
+        var workloads = plan.WorkloadsOf(server).ToList();
+        ServerProcess process;
         try
         {
-            foreach (Workload workload in plan.WorkloadsOf(server))
+            task.Description = Describe(server.Name, $"round {round + 1}: starting");
+            process = await ServerProcess.StartAsync(server, cpus?.Server, TimeSpan.FromSeconds(15));
+        }
+        catch (Exception e)
+        {
+            foreach (Workload w in workloads)
+            {
+                cells[(server, w.Name)].Add(round, new LoadResult { Fatal = "server did not start: " + OneLine(e.Message) });
+                task.Increment(1);
+            }
+
+            return load;
+        }
+
+        try
+        {
+            if (plan.Warmup > TimeSpan.Zero)
+            {
+                foreach (Workload workload in plan.WarmupWorkloadsOf(server))
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                    task.Description = Describe(server.Name, $"round {round + 1}: warm-up {workload.Name}");
+                    (_, load) = await MeasureAsync(process, workload, plan.Warmup, TimeSpan.Zero, plan, cpus, loadLoops, load);
+                    if (process.HasExited)
+                    {
+                        break;
+                    }
+                }
+            }
+
+            foreach (Workload workload in workloads)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                task.Description = Describe(server.Name, workload.Name);
-                var measurement = new Measurement { Server = server.Name, Workload = workload.Name, Status = Measurement.Ok };
-                results.Add(measurement);
-
-                if (plan.SkipReason(server, workload) is { } skip)
+                Measurement cell = cells[(server, workload.Name)];
+                if (cell.Status == Measurement.Skipped)
                 {
-                    measurement.Status = Measurement.Skipped;
-                    measurement.Reason = skip;
                     task.Increment(1);
                     continue;
                 }
 
-                try
-                {
-                    if (process is null || process.HasExited)
-                    {
-                        if (process is not null)
-                        {
-                            await process.DisposeAsync();
-                        }
-
-                        process = await ServerProcess.StartAsync(server, cpus?.Server, TimeSpan.FromSeconds(15));
-                    }
-                }
-                catch (Exception e)
-                {
-                    measurement.Status = Measurement.Failed;
-                    measurement.Reason = "server did not start: " + OneLine(e.Message);
-                    process = null;
-                    task.Increment(1);
-                    continue;
-                }
-
-                var request = new LoadRequest
-                {
-                    Port = process.Port,
-                    Mode = workload.Mode,
-                    Connections = workload.Connections,
-                    MessageSize = workload.MessageSize,
-                    InFlight = workload.InFlight,
-                    Idle = workload.Idle,
-                    WarmupSeconds = plan.Warmup.TotalSeconds,
-                    DurationSeconds = plan.Duration.TotalSeconds,
-                    DrainSeconds = plan.Drain.TotalSeconds,
-                    ServerPid = process.Pid,
-                };
-                TimeSpan timeout = plan.Warmup + plan.Duration + plan.Drain + TimeSpan.FromSeconds(45 + workload.ServerConnections / 500.0);
-                try
-                {
-                    LoadResult result = await load.RunAsync(request, timeout);
-                    measurement.Result = result;
-                    if (result.Fatal is not null)
-                    {
-                        measurement.Status = Measurement.Failed;
-                        measurement.Reason = OneLine(result.Fatal);
-                    }
-                    else if (result.Errors > 0)
-                    {
-                        measurement.Status = Measurement.WithErrors;
-                        measurement.Reason = $"{result.Errors} error(s): {OneLine(result.ErrorSamples.FirstOrDefault() ?? "")}";
-                    }
-                }
-                catch (Exception e) when (e is TimeoutException or InvalidOperationException)
-                {
-                    measurement.Status = Measurement.Failed;
-                    measurement.Reason = OneLine(e.Message);
-                    await load.DisposeAsync();
-                    load = LoadProcess.Start(cpus?.Load);
-                }
-
+                task.Description = Describe(server.Name, $"round {round + 1}: {workload.Name}");
+                LoadResult result;
                 if (process.HasExited)
                 {
                     await Task.Delay(100, CancellationToken.None);
-                    measurement.Status = Measurement.Failed;
-                    measurement.Reason = $"the server process exited during the measurement. {process.StderrTail}".Trim();
+                    result = new LoadResult { Fatal = $"the server process exited. {process.StderrTail}".Trim() };
+                }
+                else
+                {
+                    (result, load) = await MeasureAsync(process, workload, plan.Duration, ComparePlan.Settle, plan, cpus, loadLoops, load);
+                    if (process.HasExited && result.Fatal is null)
+                    {
+                        await Task.Delay(100, CancellationToken.None);
+                        result.Fatal = $"the server process exited during the measurement. {process.StderrTail}".Trim();
+                    }
                 }
 
+                cell.Add(round, result);
                 task.Increment(1);
             }
         }
         finally
         {
-            if (process is not null)
-            {
-                await process.DisposeAsync();
-            }
+            await process.DisposeAsync();
         }
 
         return load;
+    }
+
+    private static async Task<(LoadResult Result, LoadProcess Load)> MeasureAsync(
+        ServerProcess process, Workload workload, TimeSpan duration, TimeSpan settle, ComparePlan plan, (int[] Server, int[] Load)? cpus, int loadLoops, LoadProcess load)
+    {
+        var request = new LoadRequest
+        {
+            Port = process.Port,
+            Mode = workload.Mode,
+            Connections = workload.Connections,
+            MessageSize = workload.MessageSize,
+            InFlight = workload.InFlight,
+            Idle = workload.Idle,
+            WarmupSeconds = settle.TotalSeconds,
+            DurationSeconds = duration.TotalSeconds,
+            DrainSeconds = plan.Drain.TotalSeconds,
+            ServerPid = process.Pid,
+        };
+        TimeSpan timeout = settle + duration + plan.Drain + TimeSpan.FromSeconds(45 + workload.ServerConnections / 500.0);
+        try
+        {
+            return (await load.RunAsync(request, timeout), load);
+        }
+        catch (Exception e) when (e is TimeoutException or InvalidOperationException)
+        {
+            await load.DisposeAsync();
+            return (new LoadResult { Fatal = OneLine(e.Message) }, LoadProcess.Start(cpus?.Load, loadLoops));
+        }
     }
 
     private static string Describe(string server, string what) =>
@@ -211,7 +261,7 @@ internal static class CompareCommand
     private static string OneLine(string text) =>
         text.ReplaceLineEndings(" ").Trim();
 
-    private static MachineInfo DescribeMachine((int[] Server, int[] Load)? cpus, long? descriptorLimit, bool pin)
+    private static MachineInfo DescribeMachine((int[] Server, int[] Load)? cpus, long? descriptorLimit, bool pin, int loadLoops)
     {
         var machine = new MachineInfo
         {
@@ -221,6 +271,7 @@ internal static class CompareCommand
             ServerCpus = CpuAffinity.Describe(cpus?.Server),
             LoadGeneratorCpus = CpuAffinity.Describe(cpus?.Load),
             DescriptorLimit = descriptorLimit,
+            LoadGeneratorLoops = loadLoops,
         };
         if (cpus is null)
         {

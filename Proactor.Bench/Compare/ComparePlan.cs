@@ -11,7 +11,7 @@ namespace Proactor.Bench.Compare;
 internal sealed class ComparePlan
 {
     /// <summary>The default profile aims at this total, whatever the number of backends.</summary>
-    public static readonly TimeSpan DefaultBudget = TimeSpan.FromSeconds(120);
+    public static readonly TimeSpan DefaultBudget = TimeSpan.FromSeconds(180);
 
     public required IReadOnlyList<ServerSpec> Servers { get; init; }
 
@@ -21,7 +21,19 @@ internal sealed class ComparePlan
 
     public required TimeSpan Duration { get; init; }
 
+    /// <summary>The discarded warm-up each new server process gets on each of its workloads
+    /// before its first measurement (JIT, tiering, pools, the kernel's socket caches).</summary>
     public required TimeSpan Warmup { get; init; }
+
+    /// <summary>Interleaved rounds (A B C A B C ...).</summary>
+    public int Rounds { get; init; } = DefaultRounds;
+
+    /// <summary>Rounds unless <c>--rounds</c> says otherwise: three, so a median exists and one
+    /// disturbed round cannot decide a ratio.</summary>
+    public const int DefaultRounds = 3;
+
+    /// <summary>Settling time inside each measured run after its connections are open.</summary>
+    public static readonly TimeSpan Settle = TimeSpan.FromMilliseconds(100);
 
     public required TimeSpan Drain { get; init; }
 
@@ -33,6 +45,16 @@ internal sealed class ComparePlan
         Workloads.Where(w => !w.IsIdleScaling || server.RunsIdleScaling || Workloads.All(x => x.IsIdleScaling));
 
     public int CellCount => Servers.Sum(s => WorkloadsOf(s).Count());
+
+    /// <summary>The workloads of <paramref name="server"/>'s warm-up pass: the idle-scaling ones
+    /// only where nothing else runs (their active part is a small ping-pong; their 10 000 idle
+    /// connections would only cost time).</summary>
+    public IEnumerable<Workload> WarmupWorkloadsOf(ServerSpec server)
+    {
+        var all = WorkloadsOf(server).Where(w => SkipReason(server, w) is null).ToList();
+        var active = all.Where(w => w.Idle == 0).ToList();
+        return active.Count > 0 ? active : all.Take(1).Select(w => w with { Idle = 0 });
+    }
 
     /// <summary>Why <paramref name="server"/> cannot run <paramref name="workload"/> here, or null.</summary>
     public string? SkipReason(ServerSpec server, Workload workload)
@@ -57,7 +79,7 @@ internal sealed class ComparePlan
 
         TimeSpan warmup = options.Warmup ?? options.Profile switch
         {
-            RunProfile.Quick => TimeSpan.FromSeconds(0.3),
+            RunProfile.Quick => TimeSpan.FromSeconds(0.25),
             RunProfile.Full => TimeSpan.FromSeconds(1),
             _ => TimeSpan.FromSeconds(0.4),
         };
@@ -69,13 +91,14 @@ internal sealed class ComparePlan
             Unavailable = catalog.Unavailable,
             Duration = TimeSpan.Zero,
             Warmup = warmup,
+            Rounds = options.Rounds ?? DefaultRounds,
             Drain = TimeSpan.FromSeconds(options.Profile == RunProfile.Quick ? 1 : 2),
             DescriptorLimit = descriptorLimit,
         };
 
         TimeSpan duration = options.Duration ?? options.Profile switch
         {
-            RunProfile.Quick => TimeSpan.FromSeconds(1),
+            RunProfile.Quick => TimeSpan.FromSeconds(0.8),
             RunProfile.Full => TimeSpan.FromSeconds(5),
             _ => FitToBudget(plan, warmup),
         };
@@ -87,19 +110,22 @@ internal sealed class ComparePlan
             Unavailable = plan.Unavailable,
             Duration = duration,
             Warmup = plan.Warmup,
+            Rounds = plan.Rounds,
             Drain = plan.Drain,
             DescriptorLimit = plan.DescriptorLimit,
         };
     }
 
-    /// <summary>Spreads <see cref="DefaultBudget"/> over the cells: about 0.5 s to start each server,
-    /// 0.3 s of set-up per cell (plus connecting the idle ones), the rest measured.</summary>
+    /// <summary>Spreads <see cref="DefaultBudget"/> over the cells and rounds: about 0.7 s to start
+    /// each server process, its warm-up pass, 0.3 s of set-up per cell (plus connecting the idle
+    /// ones), the rest measured.</summary>
     private static TimeSpan FitToBudget(ComparePlan plan, TimeSpan warmup)
     {
-        int cells = Math.Max(1, plan.CellCount);
-        double overhead = plan.Servers.Count * 0.5 +
-                          plan.Servers.Sum(s => plan.WorkloadsOf(s).Sum(w => 0.3 + w.Idle / 8000.0));
-        double perCell = (DefaultBudget.TotalSeconds - overhead) / cells - warmup.TotalSeconds;
+        int cells = Math.Max(1, plan.CellCount * plan.Rounds);
+        double overhead = plan.Rounds * (plan.Servers.Count * 0.7 +
+                          plan.Servers.Sum(s => plan.WarmupWorkloadsOf(s).Count() * (warmup.TotalSeconds + 0.3)) +
+                          plan.Servers.Sum(s => plan.WorkloadsOf(s).Sum(w => 0.3 + w.Idle / 8000.0)));
+        double perCell = (DefaultBudget.TotalSeconds - overhead) / cells;
         return TimeSpan.FromSeconds(Math.Round(Math.Clamp(perCell, 0.5, 3.0), 2));
     }
 
@@ -167,7 +193,8 @@ internal sealed class ComparePlan
         foreach (string name in names)
         {
             Workload w = known.FirstOrDefault(w => w.Name.Equals(name, StringComparison.OrdinalIgnoreCase))
-                ?? throw new UsageException($"compare: unknown workload '{name}'; known: {string.Join(", ", known.Select(k => k.Name))}.");
+                ?? WorkloadCatalog.TryParse(name)
+                ?? throw new UsageException($"compare: unknown workload '{name}'; known: {string.Join(", ", known.Select(k => k.Name))}, or by their parameters: pingpong-8, pingpong-16KiB-16, pingpong-64x16 (in flight), idle-15000.");
             if (!chosen.Contains(w))
             {
                 chosen.Add(w);

@@ -15,6 +15,15 @@ internal sealed class ComparisonReport
 
     public double WarmupSeconds { get; set; }
 
+    /// <summary>Interleaved rounds: every cell's figures are the median of this many runs.</summary>
+    public int Rounds { get; set; }
+
+    /// <summary>The idle-machine check before the start, one line (a warning when not idle).</summary>
+    public string? IdleCheck { get; set; }
+
+    /// <summary>True when other processes kept the machine busy before the start.</summary>
+    public bool MachineBusy { get; set; }
+
     public double ElapsedSeconds { get; set; }
 
     public MachineInfo Machine { get; set; } = new();
@@ -41,6 +50,9 @@ internal sealed class MachineInfo
     public string LoadGeneratorCpus { get; set; } = "";
 
     public long? DescriptorLimit { get; set; }
+
+    /// <summary>Event loops the load generator ran its connections on.</summary>
+    public int LoadGeneratorLoops { get; set; }
 
     public List<string> Notes { get; set; } = [];
 }

@@ -36,8 +36,9 @@ internal sealed class LoadProcess : IAsyncDisposable
 
     public bool HasExited => _process.HasExited;
 
-    public static LoadProcess Start(int[]? cpus) =>
-        new(CpuAffinity.Start(SelfLauncher.Create(["loadgen"]), cpus));
+    /// <summary>Starts the load generator pinned to <paramref name="cpus"/>, with <paramref name="loops"/> event loops.</summary>
+    public static LoadProcess Start(int[]? cpus, int loops) =>
+        new(CpuAffinity.Start(SelfLauncher.Create(["loadgen", "--loops", loops.ToString(System.Globalization.CultureInfo.InvariantCulture)]), cpus));
 
     /// <summary>Runs one measurement. Throws <see cref="TimeoutException"/> when no answer comes
     /// within <paramref name="timeout"/> (the caller then replaces the process).</summary>

@@ -4,9 +4,48 @@ using Proactor.Bench.Load;
 
 namespace Proactor.Bench.Compare;
 
-/// <summary>The workloads of each profile.</summary>
+/// <summary>
+/// The workloads of each profile. A new workload is a factory method here (its name, its
+/// <see cref="LoadMode"/> and sizes) plus a line in the profile lists of <see cref="For"/>; a name
+/// that is in no list can still be asked for by <c>--workloads</c> when <see cref="TryParse"/>
+/// understands it.
+/// </summary>
 internal static class WorkloadCatalog
 {
+    /// <summary>Workloads named by their parameters, outside any profile: <c>pingpong-8</c>,
+    /// <c>pingpong-16KiB-16</c>, <c>pingpong-64x16</c> (connections, then in flight), <c>idle-15000</c>.</summary>
+    public static Workload? TryParse(string name)
+    {
+        System.Text.RegularExpressions.Match m = System.Text.RegularExpressions.Regex.Match(
+            name, @"^pingpong(?:-(\d+)(B|KiB|MiB))?-(\d+)(?:x(\d+))?$", System.Text.RegularExpressions.RegexOptions.IgnoreCase | System.Text.RegularExpressions.RegexOptions.CultureInvariant);
+        if (m.Success &&
+            int.TryParse(m.Groups[3].Value, System.Globalization.CultureInfo.InvariantCulture, out int connections) && connections is >= 1 and <= 50_000)
+        {
+            int size = 64;
+            if (m.Groups[1].Success)
+            {
+                int unit = m.Groups[2].Value.ToUpperInvariant() switch { "KIB" => 1024, "MIB" => 1024 * 1024, _ => 1 };
+                if (!int.TryParse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture, out size) || size < 1 || size > 16 * 1024 * 1024 / unit)
+                {
+                    return null;
+                }
+
+                size *= unit;
+            }
+
+            int inFlight = 1;
+            if (m.Groups[4].Success && (!int.TryParse(m.Groups[4].Value, System.Globalization.CultureInfo.InvariantCulture, out inFlight) || inFlight is < 1 or > 4096))
+            {
+                return null;
+            }
+
+            return PingPong(connections, size, inFlight);
+        }
+
+        System.Text.RegularExpressions.Match idle = System.Text.RegularExpressions.Regex.Match(name, @"^idle-(\d+)$", System.Text.RegularExpressions.RegexOptions.CultureInvariant);
+        return idle.Success && int.TryParse(idle.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture, out int n) && n <= 100_000 ? Idle(n) : null;
+    }
+
     public static Workload PingPong(int connections, int size = 64, int inFlight = 1) => new()
     {
         Name = Name("pingpong", connections, size, inFlight),

@@ -16,9 +16,10 @@ internal static class LoadGenCommand
 {
     public const string ResultPrefix = "RESULT ";
 
-    public static async Task<int> RunAsync()
+    public static async Task<int> RunAsync(int loops)
     {
         DescriptorLimit.Raise();
+        ProactorEngine[] engines = LoadGenerator.CreateEngines(loops);
         string? line;
         while ((line = await Console.In.ReadLineAsync()) is not null)
         {
@@ -32,7 +33,7 @@ internal static class LoadGenCommand
             {
                 LoadRequest request = JsonSerializer.Deserialize(line, BenchJson.Default.LoadRequest)
                     ?? throw new InvalidOperationException("empty request");
-                result = await LoadGenerator.RunAsync(request);
+                result = await LoadGenerator.RunAsync(request, engines);
             }
             catch (Exception e)
             {
@@ -45,6 +46,11 @@ internal static class LoadGenCommand
             // The next measurement should not pay for this one's garbage (10 000 idle sockets).
             GC.Collect();
             GC.WaitForPendingFinalizers();
+        }
+
+        foreach (ProactorEngine engine in engines)
+        {
+            engine.Dispose();
         }
 
         return 0;

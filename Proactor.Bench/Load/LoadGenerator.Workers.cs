@@ -9,7 +9,7 @@ namespace Proactor.Bench.Load;
 internal sealed partial class LoadGenerator
 {
     /// <summary>One message in flight: send, receive exactly its length, compare, repeat.</summary>
-    private async Task PingPongAsync(Socket socket, int id)
+    private async Task PingPongAsync(ProactorSocket socket, int id)
     {
         int size = _request.MessageSize;
         byte[] received = new byte[size];
@@ -46,7 +46,7 @@ internal sealed partial class LoadGenerator
     /// neither side's socket buffers can fill up and deadlock. When the window ends the sender
     /// shuts down its direction; the server's close after the echo ends the receiver.
     /// </summary>
-    private async Task PipelinedAsync(Socket socket, int id)
+    private async Task PipelinedAsync(ProactorSocket socket, int id)
     {
         int size = _request.MessageSize;
         int depth = _request.InFlight;
@@ -92,7 +92,7 @@ internal sealed partial class LoadGenerator
         {
             while (true)
             {
-                int n = await socket.ReceiveAsync(buffer, SocketFlags.None, abort);
+                int n = await socket.ReceiveAsync(buffer, abort);
                 if (n == 0)
                 {
                     await sender.WaitAsync(abort);
@@ -155,7 +155,7 @@ internal sealed partial class LoadGenerator
             while (Phase != Stopping)
             {
                 long start = Stopwatch.GetTimestamp();
-                Socket socket = await ConnectAsync(abort);
+                ProactorSocket socket = await ConnectAsync(abort);
                 try
                 {
                     ReadOnlyMemory<byte> message = _payload.Message(slot, k);
@@ -163,7 +163,7 @@ internal sealed partial class LoadGenerator
                     await ReceiveEchoAsync(socket, received, message, slot, k, churn: true, abort);
 
                     socket.Shutdown(SocketShutdown.Send);
-                    if (await socket.ReceiveAsync(received, SocketFlags.None, abort) != 0)
+                    if (await socket.ReceiveAsync(received, abort) != 0)
                     {
                         throw new LoadException($"churn {slot}: the server sent bytes after the echo of connection {k}");
                     }
@@ -190,13 +190,13 @@ internal sealed partial class LoadGenerator
 
     /// <summary>Receives the echo of <paramref name="message"/> into <paramref name="received"/>,
     /// verifying every byte as it arrives; an early end fails the run (the message is formatted only then).</summary>
-    private async Task ReceiveEchoAsync(Socket socket, byte[] received, ReadOnlyMemory<byte> message, int id, long k, bool churn, CancellationToken abort)
+    private async Task ReceiveEchoAsync(ProactorSocket socket, byte[] received, ReadOnlyMemory<byte> message, int id, long k, bool churn, CancellationToken abort)
     {
         int size = message.Length;
         int got = 0;
         while (got < size)
         {
-            int n = await socket.ReceiveAsync(received.AsMemory(got, size - got), SocketFlags.None, abort);
+            int n = await socket.ReceiveAsync(received.AsMemory(got, size - got), abort);
             if (n == 0)
             {
                 throw new LoadException(churn

@@ -37,6 +37,10 @@ internal sealed class LoadResult
     /// <summary>The load generator's own CPU time in the window.</summary>
     public double? ClientCpuSeconds { get; set; }
 
+    /// <summary>The load generator's CPU time over the window, as a share of the CPUs it may use
+    /// (1.0: all of them busy, so it, not the server, may have set the pace).</summary>
+    public double? ClientCpuUtilization { get; set; }
+
     /// <summary>Active plus idle connections that were open during the window.</summary>
     public int ConnectionsOpen { get; set; }
 

@@ -14,6 +14,9 @@ internal static class ProcessCpuTime
 {
     private static readonly Lazy<long> s_clockTicks = new(ReadClockTicks);
 
+    /// <summary>The kernel's clock ticks per second (USER_HZ), which /proc counts in.</summary>
+    public static long ClockTicksPerSecond => s_clockTicks.Value;
+
     public static TimeSpan? Read(int pid)
     {
         if (OperatingSystem.IsLinux())

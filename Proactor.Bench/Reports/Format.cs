@@ -27,5 +27,39 @@ internal static class Format
     public static string Ratio(double? value) =>
         value is { } v ? v.ToString("0.00", s_invariant) + "×" : "–";
 
+    /// <summary>A ratio over rounds: <c>1.42× (1.31–1.55)</c>; <c>≈ (0.93–1.08)</c> when the rounds
+    /// disagree about which side of 1.0 it is on; one round: just its figure.</summary>
+    public static string Ratio(Compare.Spread? spread) => spread switch
+    {
+        null => "–",
+        { Count: 1 } s => Ratio(s.Median),
+        var s when s.Min == s.Max => Ratio(s.Median),
+        { StraddlesOne: true } s => $"≈ ({s.Min.ToString("0.00", s_invariant)}–{s.Max.ToString("0.00", s_invariant)})",
+        var s => $"{Ratio(s.Median)} ({s.Min.ToString("0.00", s_invariant)}–{s.Max.ToString("0.00", s_invariant)})",
+    };
+
+    /// <summary>A rate over rounds, min and max in the median's unit: <c>98.1 k (95.0–101.2)</c>.</summary>
+    public static string Rate(Compare.Spread? spread) => spread switch
+    {
+        null => "–",
+        { Count: 1 } s => Rate(s.Median),
+        var s => $"{Rate(s.Median)} ({Scaled(s.Min, s.Median)}–{Scaled(s.Max, s.Median)})",
+    };
+
+    private static string Scaled(double value, double like) => like switch
+    {
+        >= 1e6 => (value / 1e6).ToString("0.00", s_invariant),
+        >= 1e4 => (value / 1e3).ToString("0.0", s_invariant),
+        _ => value.ToString("0", s_invariant),
+    };
+
+    /// <summary>CPU µs per op over rounds: <c>6.52 (6.40–6.71)</c>.</summary>
+    public static string CpuMicros(Compare.Spread? spread) => spread switch
+    {
+        null => "–",
+        { Count: 1 } s => CpuMicros(s.Median),
+        var s => $"{CpuMicros(s.Median)} ({CpuMicros(s.Min)}–{CpuMicros(s.Max)})",
+    };
+
     public static string Number(double value, string format = "0.##") => value.ToString(format, s_invariant);
 }

@@ -57,22 +57,29 @@ internal static class ReportWriter
         md.AppendLine();
         md.AppendLine(CultureInfo.InvariantCulture, $"- Command: `{report.Command}`");
         md.AppendLine(CultureInfo.InvariantCulture,
-            $"- Profile: {report.Profile}; {Format.Number(report.DurationSeconds)} s measured per server and workload after {Format.Number(report.WarmupSeconds)} s of warm-up; whole run {Format.Number(report.ElapsedSeconds, "0.#")} s");
+            $"- Profile: {report.Profile}; {report.Rounds} interleaved rounds (A B C A B C ...), each a fresh server process that first runs each workload {Format.Number(report.WarmupSeconds)} s (discarded); " +
+            $"{Format.Number(report.DurationSeconds)} s measured per server, workload and round; whole run {Format.Number(report.ElapsedSeconds, "0.#")} s");
+        if (report.IdleCheck is { } idleCheck)
+        {
+            md.AppendLine(CultureInfo.InvariantCulture, $"- {(report.MachineBusy ? "**" + idleCheck + "**" : idleCheck)}");
+        }
         md.AppendLine(CultureInfo.InvariantCulture, $"- Machine: {report.Machine.Os}, {report.Machine.Runtime}, {report.Machine.ProcessorCount} CPUs");
         md.AppendLine(CultureInfo.InvariantCulture,
-            $"- Server process: {report.Machine.ServerCpus}; load generator process: {report.Machine.LoadGeneratorCpus}; RLIMIT_NOFILE {(report.Machine.DescriptorLimit?.ToString(CultureInfo.InvariantCulture) ?? "unknown")}");
+            $"- Server process: {report.Machine.ServerCpus}; load generator process: {report.Machine.LoadGeneratorCpus}, {report.Machine.LoadGeneratorLoops} epoll loop(s); RLIMIT_NOFILE {(report.Machine.DescriptorLimit?.ToString(CultureInfo.InvariantCulture) ?? "unknown")}");
         foreach (string note in report.Machine.Notes)
         {
             md.AppendLine(CultureInfo.InvariantCulture, $"- {note}");
         }
 
         md.AppendLine();
-        md.AppendLine("One load generator (System.Net.Sockets clients in their own process, the same for every server) drives each server " +
+        md.AppendLine("One load generator (Proactor epoll clients with inline dispatch in their own process, the same for every server) drives each server " +
                       "in a closed loop and checks every echoed byte. **ops/s**: round trips per second (connections per second for churn, " +
                       "chunks for streaming). **MB/s**: payload echoed per second, one direction. **Latency**: round trip, from the send of a message " +
                       "to the last byte of its echo. **CPU µs/op**: the server process's user + system CPU time in the measured window, " +
-                      "per op (from /proc/<pid>/stat). **×sockets**: relative to System.Net.Sockets on the same workload; ops/s higher is " +
-                      "better, CPU lower is better.");
+                      "per op (from /proc/<pid>/stat). **×sockets**: relative to System.Net.Sockets on the same workload, the median of the " +
+                      "per-round ratios (each round against the baseline of the same round); ops/s higher is better, CPU lower is better; " +
+                      "**≈** where the rounds disagree which side of 1.0 the ratio is on. Each figure is the median over the rounds, (min–max) after it. " +
+                      "**load CPU**: the load generator's CPU use in the window, of the CPUs it may use (near 100 %: it may have set the pace).");
         md.AppendLine();
 
         md.AppendLine("## Servers");
@@ -100,21 +107,21 @@ internal static class ReportWriter
             md.AppendLine();
             md.AppendLine(CultureInfo.InvariantCulture, $"### {w.Name}: {w.Description}");
             md.AppendLine();
-            md.AppendLine("| server | ops/s | ×sockets | MB/s | p50 µs | p99 µs | p99.9 µs | CPU µs/op | ×sockets | errors |");
-            md.AppendLine("|---|--:|--:|--:|--:|--:|--:|--:|--:|---|");
+            md.AppendLine("| server | ops/s | ×sockets | MB/s | p50 µs | p99 µs | p99.9 µs | CPU µs/op | ×sockets | load CPU | errors |");
+            md.AppendLine("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|");
             foreach (Measurement m in rows)
             {
                 if (!m.HasFigures)
                 {
-                    md.AppendLine(CultureInfo.InvariantCulture, $"| {m.Server} | | | | | | | | | {m.Status}: {Cell(m.Reason)} |");
+                    md.AppendLine(CultureInfo.InvariantCulture, $"| {m.Server} | | | | | | | | | | {m.Status}: {Cell(m.Reason)} |");
                     continue;
                 }
 
                 var r = m.Result!;
                 md.AppendLine(CultureInfo.InvariantCulture,
-                    $"| {m.Server} | {Format.Rate(r.MessagesPerSecond)} | {Format.Ratio(m.RatioMessagesPerSecond)} | {Format.Megabytes(r.MegabytesPerSecond)} | " +
-                    $"{Format.Micros(r.P50Us)} | {Format.Micros(r.P99Us)} | {Format.Micros(r.P999Us)} | {Format.CpuMicros(r.ServerCpuUsPerMessage)} | " +
-                    $"{Format.Ratio(m.RatioCpuPerMessage)} | {(r.Errors == 0 ? "0" : $"{r.Errors}: {Cell(r.ErrorSamples.FirstOrDefault())}")} |");
+                    $"| {m.Server} | {Format.Rate(m.MessagesPerSecond)} | {Format.Ratio(m.RatioMessagesPerSecondSpread)} | {Format.Megabytes(r.MegabytesPerSecond)} | " +
+                    $"{Format.Micros(r.P50Us)} | {Format.Micros(r.P99Us)} | {Format.Micros(r.P999Us)} | {Format.CpuMicros(m.CpuPerMessage)} | " +
+                    $"{Format.Ratio(m.RatioCpuPerMessageSpread)} | {(r.ClientCpuUtilization is { } u ? Format.Number(u * 100, "0") + " %" : "–")} | {(r.Errors == 0 ? "0" : $"{r.Errors}: {Cell(r.ErrorSamples.FirstOrDefault())}")} |");
             }
         }
 

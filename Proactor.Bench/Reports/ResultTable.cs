@@ -12,17 +12,20 @@ internal static class ResultTable
     {
         var table = new Table().Border(TableBorder.Rounded).Title("[bold]Echo servers on loopback[/]")
             .Caption("[grey]ops = round trips (connections for churn, 64 KiB chunks for stream); latency = round trip; " +
-                     "CPU = server user+system time per op; ×sock = relative to System.Net.Sockets (ops/s: higher is better, CPU: lower is better)[/]");
+                     "CPU = server user+system time per op; ×sock = relative to System.Net.Sockets (ops/s: higher is better, CPU: lower is better), " +
+                     $"the median of the per-round ratios; each figure: median of {report.Rounds} interleaved rounds (min–max); ≈: the rounds disagree which side of 1.0 the ratio is on" +
+                     "[/]" +
+                     (report.IdleCheck is { } idle ? "\n" + (report.MachineBusy ? "[yellow]" : "[grey]") + Markup.Escape(idle) + "[/]" : ""));
         table.AddColumn("workload");
-        table.AddColumn("server");
-        table.AddColumn(new TableColumn("ops/s").RightAligned());
-        table.AddColumn(new TableColumn("×sock").RightAligned());
+        table.AddColumn(new TableColumn("server").NoWrap());
+        table.AddColumn(new TableColumn("ops/s").RightAligned().NoWrap());
+        table.AddColumn(new TableColumn("×sock").RightAligned().NoWrap());
         table.AddColumn(new TableColumn("MB/s").RightAligned());
         table.AddColumn(new TableColumn("p50 µs").RightAligned());
         table.AddColumn(new TableColumn("p99 µs").RightAligned());
         table.AddColumn(new TableColumn("p99.9 µs").RightAligned());
-        table.AddColumn(new TableColumn("CPU µs/op").RightAligned());
-        table.AddColumn(new TableColumn("×sock").RightAligned());
+        table.AddColumn(new TableColumn("CPU µs/op").RightAligned().NoWrap());
+        table.AddColumn(new TableColumn("×sock").RightAligned().NoWrap());
         bool notes = report.Results.Any(r => r.Status != Measurement.Ok);
         if (notes)
         {
@@ -49,14 +52,14 @@ internal static class ResultTable
                 {
                     name,
                     server,
-                    Format.Rate(r.MessagesPerSecond),
-                    Format.Ratio(m.RatioMessagesPerSecond),
+                    Format.Rate(m.MessagesPerSecond),
+                    Format.Ratio(m.RatioMessagesPerSecondSpread),
                     Format.Megabytes(r.MegabytesPerSecond),
                     Format.Micros(r.P50Us),
                     Format.Micros(r.P99Us),
                     Format.Micros(r.P999Us),
-                    Format.CpuMicros(r.ServerCpuUsPerMessage),
-                    Format.Ratio(m.RatioCpuPerMessage),
+                    Format.CpuMicros(m.CpuPerMessage),
+                    Format.Ratio(m.RatioCpuPerMessageSpread),
                 };
                 if (notes)
                 {

@@ -46,10 +46,10 @@ internal static class SvgCharts
             {
                 double value = m.Result!.MessagesPerSecond;
                 double w = max > 0 ? Math.Max(1, value / max * barSpace) : 1;
-                string ratio = m.RatioMessagesPerSecond is { } r && m.Server != "sockets" ? $"  ({Format.Ratio(r)})" : "";
+                string ratio = m.RatioMessagesPerSecondSpread is { } r && m.Server != "sockets" ? $"  ({Format.Ratio(r)})" : "";
                 svg.AppendLine(Inv($"<text x=\"{LabelWidth - 8}\" y=\"{y + 12}\" text-anchor=\"end\">{Esc(m.Server)}</text>"));
                 svg.AppendLine(Inv($"<rect x=\"{LabelWidth}\" y=\"{y}\" width=\"{w:0.#}\" height=\"{BarHeight}\" fill=\"{colors[m.Server]}\"/>"));
-                svg.AppendLine(Inv($"<text x=\"{LabelWidth + w + 6:0.#}\" y=\"{y + 12}\">{Esc(Format.Rate(value))}{Esc(ratio)}</text>"));
+                svg.AppendLine(Inv($"<text x=\"{LabelWidth + w + 6:0.#}\" y=\"{y + 12}\">{Esc(Format.Rate(m.MessagesPerSecond))}{Esc(ratio)}</text>"));
                 y += BarHeight + RowGap;
             }
 

@@ -16,8 +16,9 @@ internal interface IEchoServer : IDisposable
 /// <summary>Settings shared by the echo servers.</summary>
 internal static class EchoSettings
 {
-    /// <summary>Per-connection buffer: big enough that streaming is not syscall-bound, small enough
-    /// that 10 000 idle connections cost 160 MiB, the same for every server.</summary>
+    /// <summary>Receive buffer, the same for every server: big enough that streaming is not
+    /// syscall-bound. The async servers rent it only while a connection has data (an idle one
+    /// waits with a zero-byte receive); the blocking one holds it per connection.</summary>
     public const int BufferSize = 16 * 1024;
 
     /// <summary>Listen backlog (the kernel caps it at somaxconn).</summary>

@@ -7,13 +7,33 @@ namespace Proactor.Bench.Servers;
 
 internal sealed partial class ProactorEchoServer
 {
-    /// <summary>One connection of the completion-queue server: its socket and buffer travel as the
-    /// operations' token, so a completion says by itself what to do next.</summary>
+    /// <summary>One connection of the completion-queue server: its socket and (while it has data)
+    /// its buffer travel as the operations' token, so a completion says by itself what to do next.</summary>
     private sealed class QueueConnection(ProactorSocket socket)
     {
         public ProactorSocket Socket { get; } = socket;
 
-        public byte[] Buffer { get; } = new byte[EchoSettings.BufferSize];
+        /// <summary>Rented when a zero-byte receive says data is there; returned after its echo is sent.</summary>
+        public byte[]? Buffer { get; set; }
+
+        /// <summary>True while the zero-byte receive (wait for data, no buffer) is the one pending.</summary>
+        public bool Waiting { get; set; }
+
+        /// <summary>Waits for data without a buffer.</summary>
+        public void Wait(CompletionQueue queue)
+        {
+            Waiting = true;
+            queue.SubmitReceive(Socket, Memory<byte>.Empty, this);
+        }
+
+        public void ReturnBuffer()
+        {
+            if (Buffer is { } b)
+            {
+                Buffer = null;
+                System.Buffers.ArrayPool<byte>.Shared.Return(b);
+            }
+        }
     }
 
     private static readonly object s_acceptToken = new();
@@ -61,8 +81,7 @@ internal sealed partial class ProactorEchoServer
                 if (c.IsSuccess && c.AcceptedSocket is { } accepted)
                 {
                     accepted.NoDelay = true;
-                    var connection = new QueueConnection(accepted);
-                    queue.SubmitReceive(accepted, connection.Buffer, connection);
+                    new QueueConnection(accepted).Wait(queue);
                 }
                 else if (_stop.IsCancellationRequested || c.Error == SocketError.OperationAborted)
                 {
@@ -74,8 +93,21 @@ internal sealed partial class ProactorEchoServer
             }
 
             var conn = (QueueConnection)c.UserToken!;
-            if (!c.IsSuccess || (c.Kind == OperationKind.Receive && c.BytesTransferred == 0))
+            if (!c.IsSuccess)
             {
+                conn.ReturnBuffer();
+                conn.Socket.Dispose();
+            }
+            else if (c.Kind == OperationKind.Receive && conn.Waiting)
+            {
+                // Data (or the end) is there: now a buffer is worth holding.
+                conn.Waiting = false;
+                conn.Buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(EchoSettings.BufferSize);
+                queue.SubmitReceive(conn.Socket, conn.Buffer.AsMemory(0, EchoSettings.BufferSize), conn);
+            }
+            else if (c.Kind == OperationKind.Receive && c.BytesTransferred == 0)
+            {
+                conn.ReturnBuffer();
                 conn.Socket.Dispose();
             }
             else if (c.Kind == OperationKind.Receive)
@@ -84,7 +116,8 @@ internal sealed partial class ProactorEchoServer
             }
             else
             {
-                queue.SubmitReceive(conn.Socket, conn.Buffer, conn);
+                conn.ReturnBuffer();
+                conn.Wait(queue);
             }
         }
         catch (ObjectDisposedException)

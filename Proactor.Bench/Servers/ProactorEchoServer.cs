@@ -1,4 +1,5 @@
 using System;
+using System.Buffers;
 using System.Net;
 using System.Net.Sockets;
 using System.Threading;
@@ -88,6 +89,11 @@ internal sealed partial class ProactorEchoServer : IEchoServer
         e is OperationCanceledException or ObjectDisposedException ||
         (e is SocketException se && (se.SocketErrorCode == SocketError.OperationAborted || _stop.IsCancellationRequested));
 
+    /// <summary>
+    /// Waits for data with a zero-byte receive and rents the buffer only while there is something
+    /// to echo: an idle connection holds no buffer (see the <c>idle</c> command). The rented buffer
+    /// goes back to the pool before the next wait.
+    /// </summary>
     private static async Task EchoAsync(ProactorSocket connection)
     {
         using (connection)
@@ -95,11 +101,25 @@ internal sealed partial class ProactorEchoServer : IEchoServer
             try
             {
                 connection.NoDelay = true;
-                byte[] buffer = new byte[EchoSettings.BufferSize];
-                int n;
-                while ((n = await connection.ReceiveAsync(buffer)) > 0)
+                while (true)
                 {
-                    await connection.SendAsync(buffer.AsMemory(0, n));
+                    await connection.ReceiveAsync(Memory<byte>.Empty);
+                    byte[] buffer = ArrayPool<byte>.Shared.Rent(EchoSettings.BufferSize);
+                    try
+                    {
+                        int n = await connection.ReceiveAsync(buffer.AsMemory(0, EchoSettings.BufferSize));
+                        if (n == 0)
+                        {
+                            return;
+                        }
+
+                        await connection.SendAsync(buffer.AsMemory(0, n));
+                    }
+                    finally
+                    {
+                        // Only after the operations that used it have completed (the awaits above).
+                        ArrayPool<byte>.Shared.Return(buffer);
+                    }
                 }
             }
             catch (SocketException)

@@ -1,4 +1,5 @@
 using System;
+using System.Buffers;
 using System.Net;
 using System.Net.Sockets;
 using System.Threading;
@@ -63,14 +64,29 @@ internal sealed class SocketsEchoServer : IEchoServer
             try
             {
                 connection.NoDelay = true;
-                byte[] buffer = new byte[EchoSettings.BufferSize];
-                int n;
-                while ((n = await connection.ReceiveAsync(buffer.AsMemory(), SocketFlags.None)) > 0)
+                while (true)
                 {
-                    int sent = 0;
-                    while (sent < n)
+                    // The same shape as the Proactor echo server (and Kestrel's default): a zero-byte
+                    // receive waits for data, the buffer is rented only while there is some.
+                    await connection.ReceiveAsync(Memory<byte>.Empty, SocketFlags.None);
+                    byte[] buffer = ArrayPool<byte>.Shared.Rent(EchoSettings.BufferSize);
+                    try
                     {
-                        sent += await connection.SendAsync(buffer.AsMemory(sent, n - sent), SocketFlags.None);
+                        int n = await connection.ReceiveAsync(buffer.AsMemory(0, EchoSettings.BufferSize), SocketFlags.None);
+                        if (n == 0)
+                        {
+                            return;
+                        }
+
+                        int sent = 0;
+                        while (sent < n)
+                        {
+                            sent += await connection.SendAsync(buffer.AsMemory(sent, n - sent), SocketFlags.None);
+                        }
+                    }
+                    finally
+                    {
+                        ArrayPool<byte>.Shared.Return(buffer);
                     }
                 }
             }

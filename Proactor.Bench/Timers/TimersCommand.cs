@@ -21,36 +21,12 @@ namespace Proactor.Bench.Timers;
 /// </summary>
 internal static class TimersCommand
 {
-    public const string Usage = "timers [--count N] [--spread T] [--rounds R] [--backends a,b]";
-
-    public static async Task<int> RunAsync(string[] args)
+    public static async Task<int> RunAsync(TimersSettings settings)
     {
-        int count = 10_000;
-        TimeSpan spread = TimeSpan.FromSeconds(4);
-        int rounds = 3;
-        string[]? only = null;
-        for (int i = 0; i < args.Length; i++)
-        {
-            string Value() => i + 1 < args.Length ? args[++i] : throw new UsageException($"{args[i]} needs a value; usage: {Usage}");
-            switch (args[i])
-            {
-                case "--count":
-                    count = PositiveInt(Value(), "--count");
-                    break;
-                case "--spread":
-                    spread = TimeSpan.FromSeconds(double.Parse(Value().TrimEnd('s'), CultureInfo.InvariantCulture));
-                    break;
-                case "--rounds":
-                    rounds = PositiveInt(Value(), "--rounds");
-                    break;
-                case "--backends":
-                    only = Value().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-                    break;
-                default:
-                    throw new UsageException($"timers: unknown option '{args[i]}'; usage: {Usage}");
-            }
-        }
-
+        int count = settings.CountValue;
+        TimeSpan spread = settings.SpreadValue;
+        int rounds = settings.RoundsValue;
+        string[]? only = settings.Backends?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         string[] backends = MicroBackends.Names().Where(n => n.EndsWith("/inline", StringComparison.Ordinal))
             .Where(n => only is null || only.Contains(n) || only.Contains(n[..^"/inline".Length]))
             .ToArray();
@@ -111,9 +87,4 @@ internal static class TimersCommand
         double[] v = values.OrderBy(x => x).ToArray();
         return string.Create(CultureInfo.InvariantCulture, $"{v[v.Length / 2]:F2} [{v[0]:F2}-{v[^1]:F2}]");
     }
-
-    private static int PositiveInt(string text, string option) =>
-        int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out int n) && n > 0
-            ? n
-            : throw new UsageException($"{option} needs a positive whole number, not '{text}'.");
 }

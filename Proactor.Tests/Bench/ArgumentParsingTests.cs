@@ -60,8 +60,8 @@ public sealed class ArgumentParsingTests
         Assert.That(ExternalServer.WithPort("./echo-server", 7000), Is.EqualTo("./echo-server 7000"));
 
     [TestCase(new[] { "--quick", "--full" }, "choose one of --quick and --full")]
-    [TestCase(new[] { "--bogus" }, "unknown option '--bogus'")]
-    [TestCase(new[] { "stray" }, "unexpected argument 'stray'")]
+    [TestCase(new[] { "--bogus" }, "Unknown option 'bogus'")]
+    [TestCase(new[] { "stray" }, "'stray'")]
     [TestCase(new[] { "--connections", "many" }, "'--connections' needs a whole number")]
     [TestCase(new[] { "--connections" }, "'--connections' needs a value")]
     [TestCase(new[] { "--size", "12q" }, "'--size' needs a size")]
@@ -69,7 +69,10 @@ public sealed class ArgumentParsingTests
     [TestCase(new[] { "--idle", "0,lots" }, "--idle needs counts")]
     [TestCase(new[] { "--external", "no-equals-sign" }, "--external needs NAME=COMMAND")]
     [TestCase(new[] { "--external", "a=x", "--external", "A=y" }, "two --external servers are named")]
-    [TestCase(new[] { "--quick=yes" }, "takes no value")]
+    [TestCase(new[] { "--quick=yes" }, "Flags cannot be assigned a value")]
+    [TestCase(new[] { "--rounds", "0" }, "'--rounds' needs a whole number from 1 to 100, not '0'")]
+    [TestCase(new[] { "--servers" }, "option '--servers' needs a value")]
+    [TestCase(new[] { "--out", "--quick" }, "option '--out' needs a value")]
     public void Bad_compare_arguments_say_what_is_wrong(string[] args, string expected)
     {
         UsageException e = Assert.Throws<UsageException>(() => CompareOptions.Parse(args))!;
@@ -133,7 +136,7 @@ public sealed class ArgumentParsingTests
     [TestCase("1m", 1048576)]
     public void Sizes_parse_with_units(string text, long expected)
     {
-        Assert.That(ArgumentReader.TryParseSize(text, out long bytes), Is.True);
+        Assert.That(Values.TryParseSize(text, out long bytes), Is.True);
         Assert.That(bytes, Is.EqualTo(expected));
     }
 }

@@ -21,6 +21,12 @@ public sealed class CommandLineProcessTests
 {
     private static async Task<(int ExitCode, string[] Stderr)> RunAsync(params string[] args)
     {
+        (int exitCode, string[] stderr, _) = await RunWithOutputAsync(args);
+        return (exitCode, stderr);
+    }
+
+    private static async Task<(int ExitCode, string[] Stderr, string Stdout)> RunWithOutputAsync(params string[] args)
+    {
         ProcessStartInfo info = SelfLauncher.Create(args);
         using Process process = Process.Start(info)!;
         process.StandardInput.Close();
@@ -38,15 +44,16 @@ public sealed class CommandLineProcessTests
             }
         }
 
-        await stdout.Timeout();
+        string output = await stdout.Timeout();
         string[] lines = (await stderr.Timeout()).Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        return (process.ExitCode, lines);
+        return (process.ExitCode, lines, output);
     }
 
     [TestCase("serve", "--backend", "kqueue", "unknown backend 'kqueue'")]
     [TestCase("serve", "--backend", "iocp", "iocp backend is not available here")]
     [TestCase("compare", "--servers", "nosuch", "unknown server 'nosuch'")]
-    [TestCase("frobnicate", "", "", "unknown command 'frobnicate'")]
+    [TestCase("frobnicate", "", "", "Unknown command 'frobnicate'")]
+    [TestCase("compare", "--rounds", "", "option '--rounds' needs a value")]
     public async Task A_bad_command_line_ends_with_one_clear_line(string a, string b, string c, string expected)
     {
         string[] args = new[] { a, b, c }.Where(s => s.Length > 0).ToArray();
@@ -70,5 +77,16 @@ public sealed class CommandLineProcessTests
         Assert.That(exitCode, Is.Not.Zero);
         Assert.That(stderr, Has.Length.EqualTo(1), string.Join(Environment.NewLine, stderr));
         Assert.That(stderr[0], Does.Contain($"port {port}").And.Contain("already in use"));
+    }
+
+    [Test]
+    public async Task Compare_help_lists_its_options_and_exits_zero()
+    {
+        // The old hand-written parser answered "unknown option '--help'".
+        (int exitCode, string[] stderr, string stdout) = await RunWithOutputAsync("compare", "--help");
+
+        Assert.That(exitCode, Is.Zero, string.Join(Environment.NewLine, stderr));
+        Assert.That(stderr, Is.Empty);
+        Assert.That(stdout, Does.Contain("--quick").And.Contain("--rounds").And.Contain("--external").And.Contain("--servers"));
     }
 }

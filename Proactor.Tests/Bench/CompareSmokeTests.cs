@@ -34,7 +34,7 @@ public sealed class CompareSmokeTests
     {
         CompareOptions options = CompareOptions.Parse([
             "--quick", "--servers", "default,sockets", "--workloads", "pingpong-64,stream",
-            "--duration", "250ms", "--warmup", "100ms", "--out", _root,
+            "--duration", "250ms", "--warmup", "100ms", "--rounds", "2", "--out", _root,
         ]);
         var output = new StringWriter();
         IAnsiConsole console = AnsiConsole.Create(new AnsiConsoleSettings
@@ -49,6 +49,7 @@ public sealed class CompareSmokeTests
 
         string text = output.ToString();
         Assert.That(report.Results, Has.Count.EqualTo(4), text);
+        Assert.That(report.Results.Select(r => r.Rounds.Count), Is.All.EqualTo(2), "every cell measured once per round");
 
         // Server CPU is read in 10 ms ticks: on a busy machine one short quick run of a server may
         // get fewer than one, but a runner that never measures CPU reads zero everywhere.
