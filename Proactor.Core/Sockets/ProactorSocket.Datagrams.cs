@@ -133,11 +133,47 @@ public sealed partial class ProactorSocket
     public void LeaveMulticastGroup(IPAddress group, int interfaceIndex = 0) =>
         SetMembership(group, interfaceIndex, join: false);
 
-    private void SetMembership(IPAddress group, int interfaceIndex, bool join)
+    /// <summary>Joins the IPv4 multicast group <paramref name="group"/> on the interface that has
+    /// <paramref name="localAddress"/> (IP_ADD_MEMBERSHIP with the interface named by its address).</summary>
+    /// <param name="group">An IPv4 multicast address.</param>
+    /// <param name="localAddress">The address of the interface to join on (e.g. <see cref="IPAddress.Loopback"/>).</param>
+    /// <exception cref="ArgumentNullException">An argument is null.</exception>
+    /// <exception cref="ArgumentException">The socket is not IPv4, or <paramref name="group"/> is not an IPv4 multicast address.</exception>
+    /// <exception cref="InvalidOperationException">The socket is not a datagram socket.</exception>
+    /// <exception cref="SocketException">The OS refused.</exception>
+    /// <exception cref="ObjectDisposedException">The socket was disposed.</exception>
+    public void JoinMulticastGroup(IPAddress group, IPAddress localAddress) =>
+        SetMembership(group, localAddress, join: true);
+
+    /// <summary>Leaves the IPv4 multicast group <paramref name="group"/> joined on the interface that has <paramref name="localAddress"/>.</summary>
+    /// <param name="group">The group's address.</param>
+    /// <param name="localAddress">The address of the interface it was joined on.</param>
+    /// <exception cref="ArgumentNullException">An argument is null.</exception>
+    /// <exception cref="ArgumentException">The socket is not IPv4, or <paramref name="group"/> is not an IPv4 multicast address.</exception>
+    /// <exception cref="InvalidOperationException">The socket is not a datagram socket.</exception>
+    /// <exception cref="SocketException">The OS refused (e.g. the group was not joined).</exception>
+    /// <exception cref="ObjectDisposedException">The socket was disposed.</exception>
+    public void LeaveMulticastGroup(IPAddress group, IPAddress localAddress) =>
+        SetMembership(group, localAddress, join: false);
+
+    private void SetMembership(IPAddress group, IPAddress localAddress, bool join)
     {
         ThrowIfNotDatagram(join ? nameof(JoinMulticastGroup) : nameof(LeaveMulticastGroup));
         ArgumentNullException.ThrowIfNull(group);
-        ArgumentOutOfRangeException.ThrowIfNegative(interfaceIndex);
+        ArgumentNullException.ThrowIfNull(localAddress);
+        ValidateGroup(group);
+        if (AddressFamily != AddressFamily.InterNetwork || localAddress.AddressFamily != AddressFamily.InterNetwork)
+        {
+            throw new ArgumentException(
+                "Naming the interface by its address is IPv4's form; an IPv6 socket names it by index (the other overload).", nameof(localAddress));
+        }
+
+        _socket.SetSocketOption(SocketOptionLevel.IP, join ? SocketOptionName.AddMembership : SocketOptionName.DropMembership,
+            new MulticastOption(group, localAddress));
+    }
+
+    private void ValidateGroup(IPAddress group)
+    {
         bool multicast = group.AddressFamily == AddressFamily.InterNetwork
             ? (group.GetAddressBytes()[0] & 0xF0) == 0xE0
             : group.IsIPv6Multicast;
@@ -146,6 +182,14 @@ public sealed partial class ProactorSocket
             throw new ArgumentException(
                 $"{group} is not a {AddressFamily} multicast address (the socket is {AddressFamily}).", nameof(group));
         }
+    }
+
+    private void SetMembership(IPAddress group, int interfaceIndex, bool join)
+    {
+        ThrowIfNotDatagram(join ? nameof(JoinMulticastGroup) : nameof(LeaveMulticastGroup));
+        ArgumentNullException.ThrowIfNull(group);
+        ArgumentOutOfRangeException.ThrowIfNegative(interfaceIndex);
+        ValidateGroup(group);
 
         if (AddressFamily == AddressFamily.InterNetwork)
         {

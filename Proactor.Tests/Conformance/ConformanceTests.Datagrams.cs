@@ -255,7 +255,7 @@ public abstract partial class ConformanceTests
         try
         {
             // Loopback only here: join on the loopback interface and send out of it.
-            receiver.JoinMulticastGroup(group, LoopbackInterfaceIndex(AddressFamily.InterNetwork));
+            receiver.JoinMulticastGroup(group, IPAddress.Loopback);
             // IP_MULTICAST_IF takes the interface's address as the int of its bytes in network order.
             sender.SetSocketOption(SocketOptionLevel.IP, SocketOptionName.MulticastInterface, BitConverter.ToInt32(IPAddress.Loopback.GetAddressBytes()));
         }
@@ -279,8 +279,8 @@ public abstract partial class ConformanceTests
         SocketReceiveFromResult r = await receive.Timeout();
         Assert.That(buffer.AsSpan(0, r.ReceivedBytes).ToArray(), Is.EqualTo(new byte[] { 4, 2 }));
 
-        receiver.LeaveMulticastGroup(group, LoopbackInterfaceIndex(AddressFamily.InterNetwork));
-        Assert.Throws<SocketException>(() => receiver.LeaveMulticastGroup(group, LoopbackInterfaceIndex(AddressFamily.InterNetwork)),
+        receiver.LeaveMulticastGroup(group, IPAddress.Loopback);
+        Assert.Throws<SocketException>(() => receiver.LeaveMulticastGroup(group, IPAddress.Loopback),
             "leaving a group that is no longer joined");
     }
 
