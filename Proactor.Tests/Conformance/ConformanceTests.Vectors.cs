@@ -41,8 +41,10 @@ public abstract partial class ConformanceTests
         using (client)
         using (server)
         {
-            // Far more than a socket buffer: the kernel takes it in pieces, and each resumption
-            // must start mid-segment where the last one ended.
+            // Far more than the (small) socket buffers: the kernel takes it in pieces, and each
+            // resumption must start mid-segment where the last one ended.
+            client.SendBufferSize = 16 * 1024;
+            server.ReceiveBufferSize = 16 * 1024;
             byte[] data = Net.Pattern(3 * 1024 * 1024, seed);
             List<ArraySegment<byte>> segments = Cut(data, seed);
             byte[] received = new byte[data.Length];
