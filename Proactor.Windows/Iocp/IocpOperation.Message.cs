@@ -21,6 +21,11 @@ internal sealed unsafe partial class IocpOperation
     private const int MessageControlCapacity = 64;
     private const int MessageBuffersOffset = MessageControlOffset + MessageControlCapacity;
 
+    private const int WsaMessageSize = 10040; // WSAEMSGSIZE
+
+    /// <summary>The NTSTATUS of a datagram cut to fit the buffer (a warning, not an error).</summary>
+    private const uint StatusBufferOverflow = 0x80000005;
+
     private MessageBlock? _message;
     private bool _segmentsPinned;
 
@@ -148,6 +153,15 @@ internal sealed unsafe partial class IocpOperation
             return false;
         }
 
+        if (error == WsaMessageSize && !skipsPortOnSuccess)
+        {
+            // A truncated datagram ends with a warning status (STATUS_BUFFER_OVERFLOW), which the
+            // port treats as a success: the call says WSAEMSGSIZE, yet a packet is queued unless
+            // the socket skips the port on success (seen under Wine both ways). The packet then
+            // reports it; finishing here would let it arrive for an operation no longer the OS's.
+            return true;
+        }
+
         return PendingOrFailed(error);
     }
 
@@ -217,7 +231,11 @@ internal sealed unsafe partial class IocpOperation
             : *(uint*)(block + MessageFlagsOffset);
         // The in/out flags start as the caller's (peek, out of band): only what the OS adds is news.
         SocketFlags received = (SocketFlags)(flags & (uint)(SocketFlags.Truncated | SocketFlags.ControlDataTruncated));
-        if (bytes < (uint)TransferLength)
+        if ((uint)_block->Overlapped.InternalLow == StatusBufferOverflow)
+        {
+            received |= SocketFlags.Truncated;
+        }
+        else if (bytes < (uint)TransferLength)
         {
             received &= ~SocketFlags.Truncated; // a stale in/out value, not the OS's word: nothing was cut
         }
