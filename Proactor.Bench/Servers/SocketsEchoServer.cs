@@ -17,6 +17,7 @@ internal sealed class SocketsEchoServer : IEchoServer
         _listener = EchoSettings.Listen(endPoint);
 
         EndPoint = (IPEndPoint)_listener.LocalEndPoint!;
+        _udp = UdpEcho.TryStart(() => UdpEcho.StartSockets(EndPoint));
         _ = AcceptLoopAsync();
     }
 
@@ -83,8 +84,11 @@ internal sealed class SocketsEchoServer : IEchoServer
         }
     }
 
+    private readonly IDisposable? _udp;
+
     public void Dispose()
     {
+        _udp?.Dispose();
         _stop.Cancel();
         _listener.Dispose();
         _stop.Dispose();
