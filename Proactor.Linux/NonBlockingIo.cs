@@ -46,6 +46,11 @@ internal static unsafe class NonBlockingIo
 
     public static bool TryReceive(Operation op, int fd)
     {
+        if (op.IsMessage)
+        {
+            return MessageIo.TryReceive(op, fd);
+        }
+
         Span<byte> span = op.Buffer.Span;
         nint n;
         if (span.IsEmpty)
@@ -75,6 +80,11 @@ internal static unsafe class NonBlockingIo
 
     public static bool TrySend(Operation op, int fd)
     {
+        if (op.IsMessage)
+        {
+            return MessageIo.TrySend(op, fd);
+        }
+
         ReadOnlySpan<byte> span = op.Buffer.Span;
         fixed (byte* p = span)
         {

@@ -67,6 +67,16 @@ internal static class WorkloadCatalog
         Description = $"streaming {Bytes(chunk)} writes, {inFlight} in flight, {connections} connection{(connections == 1 ? "" : "s")} (MB/s)",
     };
 
+    public static Workload UdpPingPong(int sockets, int size = 64) => new()
+    {
+        Name = Name("udp-pingpong", sockets, size, 1),
+        Mode = LoadMode.UdpPingPong,
+        Connections = sockets,
+        MessageSize = size,
+        InFlight = 1,
+        Description = $"{Bytes(size)} UDP ping-pong, {sockets} socket{(sockets == 1 ? "" : "s")} (one datagram in flight each)",
+    };
+
     public static Workload Churn(int concurrency = 16) => new()
     {
         Name = concurrency == 16 ? "churn" : $"churn-{concurrency}",
@@ -104,10 +114,11 @@ internal static class WorkloadCatalog
                     PingPong(64, 64, 16),
                     Stream(), Stream(4),
                     Churn(), Churn(64),
+                    UdpPingPong(1), UdpPingPong(64),
                 ]);
                 break;
             default:
-                list.AddRange([PingPong(1), PingPong(64), PingPong(1000), PingPong(64, 4096), Stream(), Churn()]);
+                list.AddRange([PingPong(1), PingPong(64), PingPong(1000), PingPong(64, 4096), Stream(), Churn(), UdpPingPong(1), UdpPingPong(64)]);
                 break;
         }
 

@@ -124,13 +124,15 @@ internal sealed partial class LoadGenerator
                 await OpenManyAsync(_request.Idle);
             }
 
-            List<ProactorSocket> active = _request.Mode == LoadMode.Churn ? [] : await OpenManyAsync(_request.Connections);
-            result.ConnectionsOpen = _open.Count + (_request.Mode == LoadMode.Churn ? _request.Connections : 0);
+            bool perSlot = _request.Mode is LoadMode.Churn or LoadMode.UdpPingPong;
+            List<ProactorSocket> active = perSlot ? [] : await OpenManyAsync(_request.Connections);
+            result.ConnectionsOpen = _open.Count + (perSlot ? _request.Connections : 0);
 
-            Volatile.Write(ref _notReady, _request.Mode == LoadMode.Churn ? _request.Connections : active.Count);
+            Volatile.Write(ref _notReady, perSlot ? _request.Connections : active.Count);
             Task[] workers = _request.Mode switch
             {
                 LoadMode.Churn => Enumerable.Range(0, _request.Connections).Select(i => Task.Run(() => ChurnAsync(i))).ToArray(),
+                LoadMode.UdpPingPong => Enumerable.Range(0, _request.Connections).Select(i => Task.Run(() => UdpPingPongAsync(i))).ToArray(),
                 LoadMode.Stream => active.Select((s, i) => Task.Run(() => PipelinedAsync(s, i))).ToArray(),
                 _ when _request.InFlight > 1 => active.Select((s, i) => Task.Run(() => PipelinedAsync(s, i))).ToArray(),
                 _ => active.Select((s, i) => Task.Run(() => PingPongAsync(s, i))).ToArray(),

@@ -13,4 +13,7 @@ internal enum LoadMode
 
     /// <summary>Connect, one echo, orderly close, again: connections per second.</summary>
     Churn,
+
+    /// <summary>UDP datagrams to the server's port, one in flight per socket, each echoed back.</summary>
+    UdpPingPong,
 }

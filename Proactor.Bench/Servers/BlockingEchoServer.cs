@@ -18,6 +18,7 @@ internal sealed class BlockingEchoServer : IEchoServer
         _listener = EchoSettings.Listen(endPoint);
 
         EndPoint = (IPEndPoint)_listener.LocalEndPoint!;
+        _udp = UdpEcho.TryStart(() => UdpEcho.StartBlocking(EndPoint));
         new Thread(AcceptLoop, StackSize) { IsBackground = true, Name = "blocking-accept" }.Start();
     }
 
@@ -79,8 +80,11 @@ internal sealed class BlockingEchoServer : IEchoServer
         }
     }
 
+    private readonly IDisposable? _udp;
+
     public void Dispose()
     {
+        _udp?.Dispose();
         _stopping = true;
         _listener.Dispose();
     }

@@ -19,6 +19,7 @@ internal sealed partial class ProactorEchoServer : IEchoServer
     private readonly ProactorEngineGroup? _group;
     private readonly ProactorSocket? _listener;
     private readonly GroupListener? _groupListener;
+    private readonly IDisposable? _udp;
     private readonly CancellationTokenSource _stop = new();
 
     public ProactorEchoServer(EngineOptions options, IPEndPoint endPoint, int loops = 0, AcceptDistribution distribution = AcceptDistribution.RoundRobin)
@@ -32,6 +33,7 @@ internal sealed partial class ProactorEchoServer : IEchoServer
                 EndPoint = _groupListener.LocalEndPoint;
                 Name = $"Proactor {_group.Engines[0].Name} x{loops} loops ({distribution.ToString().ToLowerInvariant()}), dispatch {options.Dispatch.ToString().ToLowerInvariant()}";
                 _ = AcceptLoopAsync(_groupListener!.AcceptAsync);
+                _udp = UdpEcho.TryStart(() => UdpEcho.StartProactor(_group.Engines[0], EndPoint));
                 return;
             }
 
@@ -46,6 +48,7 @@ internal sealed partial class ProactorEchoServer : IEchoServer
             else
             {
                 _ = AcceptLoopAsync(_listener!.AcceptAsync);
+                _udp = UdpEcho.TryStart(() => UdpEcho.StartProactor(_engine, EndPoint)); // a queue engine has no awaitable UDP echo
             }
         }
         catch
@@ -135,6 +138,7 @@ internal sealed partial class ProactorEchoServer : IEchoServer
     public void Dispose()
     {
         _stop.Cancel();
+        _udp?.Dispose();
         _listener?.Dispose();
         _groupListener?.Dispose();
         _engine?.Dispose();

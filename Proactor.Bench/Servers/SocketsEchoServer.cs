@@ -18,6 +18,7 @@ internal sealed class SocketsEchoServer : IEchoServer
         _listener = EchoSettings.Listen(endPoint);
 
         EndPoint = (IPEndPoint)_listener.LocalEndPoint!;
+        _udp = UdpEcho.TryStart(() => UdpEcho.StartSockets(EndPoint));
         _ = AcceptLoopAsync();
     }
 
@@ -99,8 +100,11 @@ internal sealed class SocketsEchoServer : IEchoServer
         }
     }
 
+    private readonly IDisposable? _udp;
+
     public void Dispose()
     {
+        _udp?.Dispose();
         _stop.Cancel();
         _listener.Dispose();
         _stop.Dispose();

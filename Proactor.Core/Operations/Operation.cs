@@ -26,7 +26,7 @@ namespace Proactor;
 /// decides. The registration of the token is disposed before the object returns to its pool, so a
 /// late cancel can never reach the next use of the object.
 /// </remarks>
-internal abstract class Operation : IValueTaskSource<int>, IValueTaskSource, IValueTaskSource<ProactorSocket>
+internal abstract partial class Operation : IValueTaskSource<int>, IValueTaskSource, IValueTaskSource<ProactorSocket>
 {
     private ManualResetValueTaskSourceCore<int> _core;
     private CancellationToken _cancellationToken;
@@ -113,6 +113,7 @@ internal abstract class Operation : IValueTaskSource<int>, IValueTaskSource, IVa
         Error = SocketError.Success;
         AcceptedSocket = null;
         _acceptedProactorSocket = null;
+        ResetMessage();
     }
 
     /// <summary>For <see cref="ProactorStream"/>: socket errors surface as an <see cref="System.IO.IOException"/>
@@ -307,6 +308,7 @@ internal abstract class Operation : IValueTaskSource<int>, IValueTaskSource, IVa
         Address = null;
         UserToken = null;
         Queue = null;
+        ClearMessage();
         ProactorSocket? accepted = _acceptedProactorSocket;
         _acceptedProactorSocket = null;
         accepted?.Dispose(); // accepted but never collected by the caller (engine shutting down)

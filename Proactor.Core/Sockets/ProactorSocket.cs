@@ -180,6 +180,7 @@ public sealed partial class ProactorSocket : IDisposable
     {
         ThrowIfDisposed();
         ArgumentOutOfRangeException.ThrowIfNegative(backlog);
+        ThrowIfDatagram(nameof(Listen));
         _socket.Listen(backlog);
         _listening = true;
         _engineSocket.OnListening();
@@ -238,6 +239,11 @@ public sealed partial class ProactorSocket : IDisposable
         ValidateTimeout(timeout);
         ValidateAwaitable(OperationKind.Connect);
         SocketAddress address = SerializeRemote(remoteEndPoint);
+        if (IsDatagram)
+        {
+            return ConnectDatagram(remoteEndPoint, cancellationToken);
+        }
+
         if (cancellationToken.IsCancellationRequested)
         {
             return ValueTask.FromCanceled(cancellationToken);

@@ -202,6 +202,23 @@ internal sealed unsafe partial class IoUringEngine
         {
             switch (op.Kind)
             {
+                case OperationKind.Receive when op.IsMessage && res >= 0:
+                    op.OnMessageReceived(res);
+                    socket.ReceiveMayBeReady = (flags & Interop.Sys.IORING_CQE_F_SOCK_NONEMPTY) != 0;
+                    break;
+                case OperationKind.Send when op.IsMessage && res >= 0:
+                    op.BytesTransferred += res;
+                    if (op.BytesTransferred < op.TransferLength)
+                    {
+                        // A short gather send: the rest goes next, ahead of any later send.
+                        retry = !ending;
+                        if (ending)
+                        {
+                            op.Error = SocketError.OperationAborted;
+                        }
+                    }
+
+                    break;
                 case OperationKind.Send when res >= 0:
                     op.BytesTransferred += res;
                     if (op.BytesTransferred < op.Buffer.Length)

@@ -338,6 +338,9 @@ internal sealed unsafe partial class IoUringEngine
         byte* buffer = (byte*)op.Pin.Pointer;
         switch (op.Kind)
         {
+            case OperationKind.Receive or OperationKind.Send when op.IsMessage:
+                op.FillMessageSqe(sqe);
+                break;
             case OperationKind.Receive when op.Buffer.Length == 0:
                 // A zero-byte receive waits for readability without a buffer: RECV of length 0
                 // returns 0 at once on TCP, so poll instead.

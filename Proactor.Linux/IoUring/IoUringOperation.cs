@@ -24,7 +24,7 @@ namespace Proactor.Linux;
 /// submission order.
 /// </remarks>
 [SupportedOSPlatform("linux")]
-internal sealed class IoUringOperation : Operation
+internal sealed partial class IoUringOperation : Operation
 {
     public enum RingState : byte
     {
@@ -71,6 +71,13 @@ internal sealed class IoUringOperation : Operation
     /// <c>Pin</c> throws fails the caller's start instead of the ring thread.</summary>
     public void PinBuffer()
     {
+        if (!Pinned && IsMessage)
+        {
+            PinMessage();
+            Pinned = true;
+            return;
+        }
+
         if (!Pinned)
         {
             Pin = Kind == OperationKind.Connect ? Address!.Buffer.Pin() : Buffer.Pin();
@@ -83,12 +90,20 @@ internal sealed class IoUringOperation : Operation
     /// as tokio-uring leaks the buffers of operations still in flight when its runtime ends.</summary>
     public void AbandonPin()
     {
+        AbandonMessage();
         Pin = default;
         Pinned = false;
     }
 
     public void Unpin()
     {
+        if (Pinned && IsMessage)
+        {
+            UnpinSegments();
+            Pinned = false;
+            return;
+        }
+
         if (Pinned)
         {
             Pin.Dispose();

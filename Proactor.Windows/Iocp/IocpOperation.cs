@@ -26,7 +26,7 @@ namespace Proactor.Windows;
 /// States of one use: Start → (synchronous result) | Pending --packet--> [partial send: Pending again]
 /// --> finished (unrooted, unpinned) --> the socket calls Complete.
 /// </remarks>
-internal sealed unsafe class IocpOperation : Operation
+internal sealed unsafe partial class IocpOperation : Operation
 {
     /// <summary>AcceptEx wants room for each address plus 16 bytes: sizeof(SOCKADDR_IN6) + 16.</summary>
     private const int AcceptAddressLength = 28 + 16;
@@ -89,6 +89,8 @@ internal sealed unsafe class IocpOperation : Operation
         {
             pending = Kind switch
             {
+                OperationKind.Receive when IsMessage => StartMessageReceive(handle, skipsPortOnSuccess),
+                OperationKind.Send when IsMessage => StartMessageSend(handle, skipsPortOnSuccess),
                 OperationKind.Receive => StartReceive(handle, skipsPortOnSuccess),
                 OperationKind.Send => StartSend(handle, skipsPortOnSuccess),
                 OperationKind.Accept => StartAccept(handle, skipsPortOnSuccess),
@@ -168,6 +170,10 @@ internal sealed unsafe class IocpOperation : Operation
                 if (Error == SocketError.Success)
                 {
                     BytesTransferred = (int)bytes;
+                    if (IsMessage)
+                    {
+                        CompleteMessageReceive(bytes);
+                    }
                 }
 
                 break;
@@ -178,7 +184,7 @@ internal sealed unsafe class IocpOperation : Operation
                 }
 
                 BytesTransferred += (int)bytes;
-                if (BytesTransferred < Buffer.Length)
+                if (BytesTransferred < TransferLength)
                 {
                     if (bytes == 0)
                     {
@@ -513,6 +519,7 @@ internal sealed unsafe class IocpOperation : Operation
             _pinned = false;
         }
 
+        UnpinMessage();
         DropAcceptSocket();
     }
 
