@@ -122,7 +122,7 @@ public sealed partial class ProactorSocket
     public void JoinMulticastGroup(IPAddress group, int interfaceIndex = 0) =>
         SetMembership(group, interfaceIndex, join: true);
 
-    /// <summary>Leaves the multicast group <paramref name="group"/> joined by <see cref="JoinMulticastGroup"/>.</summary>
+    /// <summary>Leaves the multicast group <paramref name="group"/> joined by <see cref="JoinMulticastGroup(IPAddress, int)"/>.</summary>
     /// <param name="group">The group's address.</param>
     /// <param name="interfaceIndex">The interface it was joined on.</param>
     /// <exception cref="ArgumentNullException"><paramref name="group"/> is null.</exception>
