@@ -25,6 +25,7 @@ public sealed class PinnedBlockMemoryPool : MemoryPool<byte>
 
     private readonly ConcurrentQueue<Block> _blocks = new();
     private int _retained;
+    private int _rented;
     private int _disposed;
 
     /// <summary>Creates an empty pool.</summary>
@@ -41,6 +42,9 @@ public sealed class PinnedBlockMemoryPool : MemoryPool<byte>
 
     /// <summary>How many returned blocks the pool holds now, ready to rent.</summary>
     public int RetainedBlocks => Volatile.Read(ref _retained);
+
+    /// <summary>Pooled blocks rented and not yet returned: what the connections on this pool hold now.</summary>
+    public int RentedBlocks => Volatile.Read(ref _rented);
 
     /// <inheritdoc/>
     public override int MaxBufferSize => BlockSize;
@@ -59,6 +63,7 @@ public sealed class PinnedBlockMemoryPool : MemoryPool<byte>
             return new Block(null, GC.AllocateUninitializedArray<byte>(minBufferSize, pinned: true));
         }
 
+        Interlocked.Increment(ref _rented);
         if (_blocks.TryDequeue(out Block? block))
         {
             Interlocked.Decrement(ref _retained);
@@ -71,6 +76,7 @@ public sealed class PinnedBlockMemoryPool : MemoryPool<byte>
 
     private void Return(Block block)
     {
+        Interlocked.Decrement(ref _rented);
         // After Dispose the blocks go to the GC: a pipe may still hand back what it rented before.
         if (Volatile.Read(ref _disposed) != 0 || Interlocked.Increment(ref _retained) > MaxRetainedBlocks)
         {
