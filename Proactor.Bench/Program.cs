@@ -4,6 +4,7 @@ using System.Threading;
 using System.Threading.Tasks;
 using Proactor.Bench.Cli;
 using Proactor.Bench.Compare;
+using Proactor.Bench.Http;
 using Proactor.Bench.Load;
 using Proactor.Bench.Micro;
 using Proactor.Bench.Servers;
@@ -42,6 +43,8 @@ internal static class Program
                                                 run one echo server until Ctrl+C / SIGTERM
           micro [filter] [BenchmarkDotNet options]
                                                 per-operation micro-benchmarks ([MemoryDiagnoser])
+          http [--rounds N] [--duration T] [--servers sockets,proactor,...] [--workloads plaintext,pipelined,json]
+                                                Kestrel on Sockets vs on Proactor under wrk (see 'http --help')
           timers [--count N] [--spread T] [--rounds R] [--backends a,b]
                                                 how late the engines' deadlines fire (percentiles)
         """;
@@ -90,10 +93,14 @@ internal static class Program
                     return await LoadGenCommand.RunAsync();
                 case "micro":
                     return MicroCommand.Run(rest);
+                case "http":
+                    return await HttpCommand.RunAsync(rest, CancellationToken.None);
+                case "http-serve":
+                    return await HttpServeCommand.RunAsync(rest);
                 case "timers":
                     return await Timers.TimersCommand.RunAsync(rest);
                 default:
-                    throw new UsageException($"unknown command '{args[0]}'; commands: compare, serve, micro, timers (see 'help').");
+                    throw new UsageException($"unknown command '{args[0]}'; commands: compare, serve, micro, http, timers (see 'help').");
             }
         }
         catch (UsageException e)
