@@ -74,7 +74,7 @@ public sealed partial class ProactorConnection : IDuplexPipe, IAsyncDisposable
         int segment = MemoryPool.MaxBufferSize is > 0 and < PinnedBlockMemoryPool.BlockSize ? MemoryPool.MaxBufferSize : PinnedBlockMemoryPool.BlockSize;
         _input = new Pipe(new PipeOptions(
             MemoryPool,
-            readerScheduler: options.ApplicationScheduler ?? new ThreadPoolPipeScheduler(),
+            readerScheduler: options.ApplicationScheduler,
             writerScheduler: options.TransportScheduler,
             pauseWriterThreshold: options.InputPauseThreshold,
             resumeWriterThreshold: options.InputResumeThreshold,
@@ -83,7 +83,7 @@ public sealed partial class ProactorConnection : IDuplexPipe, IAsyncDisposable
         _output = new Pipe(new PipeOptions(
             MemoryPool,
             readerScheduler: options.TransportScheduler,
-            writerScheduler: options.ApplicationScheduler ?? new ThreadPoolPipeScheduler(),
+            writerScheduler: options.ApplicationScheduler,
             pauseWriterThreshold: options.OutputPauseThreshold,
             resumeWriterThreshold: options.OutputResumeThreshold,
             minimumSegmentSize: segment,

@@ -30,10 +30,10 @@ public sealed record ProactorConnectionOptions
     public long OutputResumeThreshold { get; init; } = 32 * 1024;
 
     /// <summary>Where the application's continuations run (its <c>ReadAsync</c> and a paused
-    /// <c>FlushAsync</c>). Null (the default): on the thread pool, through a work item the
-    /// connection owns, so application code never runs on the engine's loop thread and scheduling
-    /// allocates nothing (<see cref="PipeScheduler.ThreadPool"/> allocates a work item each time).</summary>
-    public PipeScheduler? ApplicationScheduler { get; init; }
+    /// <c>FlushAsync</c>). Default <see cref="PipeScheduler.ThreadPool"/>, so application code never
+    /// runs on the engine's loop thread, whatever the engine's dispatch. (The thread pool queues an
+    /// awaiting async method's continuation without allocating.)</summary>
+    public PipeScheduler ApplicationScheduler { get; init; } = PipeScheduler.ThreadPool;
 
     /// <summary>Where the connection's own continuations run when the application resumes them (a
     /// flush that wakes the send loop, a read that ends the receive pause). Default
@@ -64,6 +64,7 @@ public sealed record ProactorConnectionOptions
 
     internal void Validate()
     {
+        ArgumentNullException.ThrowIfNull(ApplicationScheduler);
         ArgumentNullException.ThrowIfNull(TransportScheduler);
         Check(InputPauseThreshold, InputResumeThreshold, "Input");
         Check(OutputPauseThreshold, OutputResumeThreshold, "Output");
