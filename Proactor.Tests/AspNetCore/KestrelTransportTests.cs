@@ -208,7 +208,7 @@ public abstract class KestrelTransportTests
         await Task.WhenAll(tasks).WaitAsync(TimeSpan.FromSeconds(120));
         TestContext.Out.WriteLine($"{app.Transport.OpenConnections} connections; sockets per loop: {string.Join(", ", app.Transport.EngineGroup!.Engines.Select(e => e.SocketCount))}");
         Assert.That(app.Transport.OpenConnections, Is.GreaterThan(1));
-        Assert.That(app.Transport.EngineGroup!.Engines[1].SocketCount, Is.GreaterThan(0), "the sub loop got connections");
+        Assert.That(app.Transport.EngineGroup!.Engines.Count(e => e.SocketCount > 0), Is.EqualTo(2), "both loops got connections");
     }
 
     [Test]
@@ -216,7 +216,19 @@ public abstract class KestrelTransportTests
     {
         int seed = Environment.TickCount;
         TestContext.Out.WriteLine($"seed {seed}");
-        using X509Certificate2 certificate = KestrelApp.CreateCertificate();
+        X509Certificate2 certificate;
+        try
+        {
+            certificate = KestrelApp.CreateCertificate();
+        }
+        catch (System.Security.Cryptography.CryptographicException e) when (Proactor.Tests.Backends.IocpEnvironment.IsWine)
+        {
+            // Wine's bcrypt cannot make the RSA key (BCryptGetDWordProperty fails); not the transport's.
+            Assert.Ignore($"Wine cannot create the test certificate: {e.Message}");
+            return;
+        }
+
+        using X509Certificate2 owned = certificate;
         KestrelApp app = await StartAsync(certificate);
         Assert.That(app.Address.Scheme, Is.EqualTo("https"));
         using HttpClient client = Client(trusted: certificate);
