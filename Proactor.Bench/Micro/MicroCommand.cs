@@ -19,7 +19,7 @@ internal static class MicroCommand
 {
     public static int Run(string[] args)
     {
-        var types = new List<Type> { typeof(SocketBenchmarks), typeof(CompletionQueueBenchmarks), typeof(DatagramBenchmarks) };
+        var types = new List<Type> { typeof(SocketBenchmarks), typeof(CompletionQueueBenchmarks), typeof(DatagramBenchmarks), typeof(ConnectionBenchmarks) };
         if (OperatingSystem.IsLinux())
         {
             types.Add(typeof(DemultiplexerDispatchBenchmarks));
