@@ -214,7 +214,7 @@ internal static class HttpCommand
     }
 
     private static TimeSpan Duration(string value, string option) =>
-        ArgumentReader.TryParseDuration(value, out TimeSpan d) && d >= TimeSpan.Zero
+        Values.TryParseDuration(value, out TimeSpan d) && d >= TimeSpan.Zero
             ? d
             : throw new UsageException($"{option} needs a duration (e.g. 10, 1.5s, 500ms), not '{value}'");
 

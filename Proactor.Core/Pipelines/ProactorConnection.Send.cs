@@ -3,6 +3,7 @@ using System.Buffers;
 using System.IO.Pipelines;
 using System.Net.Sockets;
 using System.Runtime.CompilerServices;
+using System.Threading;
 using System.Threading.Tasks;
 
 namespace Proactor.Pipelines;
@@ -67,25 +68,10 @@ public sealed partial class ProactorConnection
     }
 
     /// <summary>
-    /// Sends every byte of <paramref name="buffer"/>. The one place a flushed sequence reaches the
-    /// socket: a gather send (one sendmsg / WSASend for all segments) belongs here when the socket
-    /// offers one. Until then, one send per segment; a single-segment flush (the common case) is one send.
+    /// Sends every byte of <paramref name="buffer"/>: the one place a flushed sequence reaches the
+    /// socket, as one gather send (sendmsg / WSASend with a buffer per segment), so a response
+    /// written in several pieces costs one syscall, not one per segment.
     /// </summary>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))] // no box per pending send
-    private async ValueTask SendSequenceAsync(ReadOnlySequence<byte> buffer)
-    {
-        if (buffer.IsSingleSegment)
-        {
-            await _socket.SendAsync(buffer.First).ConfigureAwait(false);
-            return;
-        }
-
-        foreach (ReadOnlyMemory<byte> segment in buffer)
-        {
-            if (!segment.IsEmpty)
-            {
-                await _socket.SendAsync(segment).ConfigureAwait(false);
-            }
-        }
-    }
+    private ValueTask SendSequenceAsync(in ReadOnlySequence<byte> buffer) =>
+        _socket.SendSequenceAsync(buffer, CancellationToken.None);
 }
