@@ -130,8 +130,13 @@ internal static class ProactorMetrics
         {
             for (int kind = 0; kind < KindNames.Length; kind++)
             {
-                list.Add(new Measurement<long>(engine.Statistics.Started((OperationKind)kind),
-                    BackendTag(engine), EngineTag(engine), new("kind", KindNames[kind])));
+                // A series appears once it counts something: a dashboard gets no rows of zeros
+                // for kinds an engine never runs (a counter's absent series reads as zero).
+                long started = engine.Statistics.Started((OperationKind)kind);
+                if (started != 0)
+                {
+                    list.Add(new Measurement<long>(started, BackendTag(engine), EngineTag(engine), new("kind", KindNames[kind])));
+                }
             }
         }
 
@@ -145,8 +150,13 @@ internal static class ProactorMetrics
         {
             for (int kind = 0; kind < KindNames.Length; kind++)
             {
-                list.Add(new Measurement<long>(engine.Statistics.Pending((OperationKind)kind),
-                    BackendTag(engine), EngineTag(engine), new("kind", KindNames[kind])));
+                // Once a kind ran, its series stays (also at zero: a gauge's absent series would
+                // keep showing its last value).
+                if (engine.Statistics.Started((OperationKind)kind) != 0)
+                {
+                    list.Add(new Measurement<long>(engine.Statistics.Pending((OperationKind)kind),
+                        BackendTag(engine), EngineTag(engine), new("kind", KindNames[kind])));
+                }
             }
         }
 
@@ -162,8 +172,12 @@ internal static class ProactorMetrics
             {
                 for (int result = 0; result < ResultNames.Length; result++)
                 {
-                    list.Add(new Measurement<long>(engine.Statistics.Completed((OperationKind)kind, (OperationResult)result),
-                        [BackendTag(engine), EngineTag(engine), new("kind", KindNames[kind]), new("result", ResultNames[result])]));
+                    long completed = engine.Statistics.Completed((OperationKind)kind, (OperationResult)result);
+                    if (completed != 0)
+                    {
+                        list.Add(new Measurement<long>(completed,
+                            [BackendTag(engine), EngineTag(engine), new("kind", KindNames[kind]), new("result", ResultNames[result])]));
+                    }
                 }
             }
         }
