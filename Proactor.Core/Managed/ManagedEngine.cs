@@ -199,6 +199,13 @@ internal sealed class ManagedEngine : ProactorEngine
             RunPosted();
         }
 
+        // Calls the runtime never returned (a stack that loses aborted calls): their operations
+        // still complete once, aborted, from this thread.
+        foreach (ManagedSocket socket in sockets)
+        {
+            socket.AbandonCallsInFlight();
+        }
+
         Interlocked.Exchange(ref _loopExited, 1);
         RunPosted();
         _waker.Dispose();

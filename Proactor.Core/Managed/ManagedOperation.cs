@@ -34,6 +34,10 @@ internal sealed class ManagedOperation : Operation
 
     public ManagedSocket Socket { get; }
 
+    /// <summary>The call in flight was given up on (see <see cref="ManagedSocket.AbandonCallsInFlight"/>):
+    /// its late return, if it ever comes, is ignored. Under the direction's lock.</summary>
+    public bool Abandoned { get; set; }
+
     /// <summary>
     /// Issues the runtime call for the rest of the operation. Returns true when it is pending (the
     /// loop will be told), false when it finished at once: its result fields are then set. A send
@@ -151,6 +155,14 @@ internal sealed class ManagedOperation : Operation
         catch (Exception e)
         {
             Error = ErrorOf(e);
+            if (Kind == OperationKind.Accept && Error is SocketError.ConnectionReset or SocketError.ConnectionAborted or SocketError.NotConnected)
+            {
+                // A connection reset while it waited in the backlog (Winsock's AcceptEx reports
+                // it, some stacks as NotConnected): not the listener's failure; accept the next.
+                Error = SocketError.Success;
+                return true;
+            }
+
             return false;
         }
         finally

@@ -17,6 +17,10 @@ namespace Proactor.Managed;
 /// </remarks>
 internal sealed class ManagedSocket : EngineSocket
 {
+    /// <summary>How long after a close the calls the runtime has not returned are given up on
+    /// (as the IOCP backend bounds calls the OS never returns).</summary>
+    internal static readonly TimeSpan AbandonAfter = TimeSpan.FromSeconds(10);
+
     private readonly Direction _receives = new();
     private readonly Direction _sends = new();
     private volatile bool _closed;
@@ -92,10 +96,15 @@ internal sealed class ManagedSocket : EngineSocket
     /// <summary>Loop thread: the runtime finished the call of <paramref name="op"/>, the head of its direction.</summary>
     internal void OnIoCompleted(ManagedOperation op)
     {
-        ManagedEngine.OnCallReturned();
         Direction d = DirectionOf(op.Kind);
         lock (d.Lock)
         {
+            if (op.Abandoned)
+            {
+                return; // completed aborted long ago; the call's late return changes nothing
+            }
+
+            ManagedEngine.OnCallReturned();
             if (op.TakeResult() && !_closed)
             {
                 // A send the runtime took in part goes on with the rest, still at the head.
@@ -184,8 +193,19 @@ internal sealed class ManagedSocket : EngineSocket
             }
         }
 
+        bool callsInFlight = _receives.HeadInFlight || _sends.HeadInFlight;
         ManagedEngine.Unregister(this);
         Socket.Dispose();
+        if (callsInFlight)
+        {
+            // The runtime returns the aborted calls at once where the OS does; a stack that never
+            // returns one (Wine, now and then) must not leave its operations pending for good.
+            // Should the engine stop first, its timer queue's close runs the same (no thread is
+            // left to deliver then: completing late beats never).
+            Action<object?> abandon = static s => ((ManagedSocket)s!).AbandonCallsInFlight();
+            ManagedEngine.ScheduleTimer(new TimerEntry(abandon, this, abandon), AbandonAfter);
+        }
+
         if (receives is not null)
         {
             ManagedEngine.Post(static s => CompleteAborted((ManagedOperation)s!), receives);
@@ -195,6 +215,35 @@ internal sealed class ManagedSocket : EngineSocket
         {
             ManagedEngine.Post(static s => CompleteAborted((ManagedOperation)s!), sends);
         }
+    }
+
+    /// <summary>Loop thread: completes, aborted, the operations of a closed socket whose calls the
+    /// runtime has not returned within <see cref="AbandonAfter"/> of the close (or by the engine's
+    /// shutdown), with those queued behind them. Their buffers' contents are then unspecified: the
+    /// OS could still write to them (as with the IOCP backend's abandoned calls).</summary>
+    internal void AbandonCallsInFlight()
+    {
+        AbandonCallInFlight(_receives);
+        AbandonCallInFlight(_sends);
+    }
+
+    private void AbandonCallInFlight(Direction d)
+    {
+        ManagedOperation? chain;
+        lock (d.Lock)
+        {
+            if (!_closed || !d.HeadInFlight)
+            {
+                return;
+            }
+
+            d.HeadInFlight = false;
+            d.Fifo.Head!.Abandoned = true;
+            ManagedEngine.OnCallReturned(); // no longer waited for
+            chain = d.Fifo.TakeAll();
+        }
+
+        CompleteAborted(chain);
     }
 
     private static void CompleteAborted(ManagedOperation? op)
