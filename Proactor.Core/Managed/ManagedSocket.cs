@@ -115,6 +115,14 @@ internal sealed class ManagedSocket : EngineSocket
                 }
             }
 
+            if (_closed && op.Error == SocketError.Success)
+            {
+                // The socket was closed while the call was out: the operation ends aborted, as
+                // on every backend, whatever the stack reported (Wine's ends a closed socket's
+                // receive as a success of 0 bytes, an end of stream that never happened).
+                op.Error = SocketError.OperationAborted;
+            }
+
             d.HeadInFlight = false;
             d.Fifo.RemoveHead();
             d.Delivering = true;
