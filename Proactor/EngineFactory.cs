@@ -18,8 +18,19 @@ public static class EngineFactory
     {
         options ??= EngineOptions.Default;
         BackendKind backend = options.Backend;
+        if (backend == BackendKind.Managed)
+        {
+            return new Proactor.Managed.ManagedEngine(options);
+        }
+
         if (backend == BackendKind.Default)
         {
+            if (!OperatingSystem.IsWindows() && !OperatingSystem.IsLinux())
+            {
+                // macOS, the BSDs…: no native backend, so the managed one, saying why.
+                return Proactor.Managed.ManagedEngine.CreateAsFallback(options, System.Runtime.InteropServices.RuntimeInformation.OSDescription);
+            }
+
             // On Linux, Default stays Default: LinuxEngines tries io_uring and falls back to epoll.
             backend = OperatingSystem.IsWindows() ? BackendKind.Iocp : BackendKind.Default;
         }
@@ -60,7 +71,11 @@ public static class EngineFactory
         {
             for (int i = 0; i < loops; i++)
             {
-                engines.Add(Create(options is null ? null : options with { ThreadName = options.ThreadName is null ? null : $"{options.ThreadName}-{i}" }));
+                engines.Add(Create(options is null ? null : options with
+                {
+                    ThreadName = options.ThreadName is null ? null : $"{options.ThreadName}-{i}",
+                    InstanceName = options.InstanceName is null ? null : $"{options.InstanceName}-{i}",
+                }));
             }
         }
         catch

@@ -4,7 +4,8 @@ namespace Proactor;
 public enum BackendKind
 {
     /// <summary>The best backend for the running OS: IOCP on Windows; io_uring on Linux where the
-    /// kernel allows it, else edge-triggered epoll.</summary>
+    /// kernel allows it, else edge-triggered epoll; <see cref="Managed"/> on any other OS (macOS,
+    /// the BSDs…), with <see cref="ProactorEngine.FallbackReason"/> saying so.</summary>
     Default,
 
     /// <summary>Emulated proactor over epoll (edge-triggered unless <see cref="EngineOptions.EpollLevelTriggered"/>).</summary>
@@ -23,4 +24,10 @@ public enum BackendKind
 
     /// <summary>Native proactor over an I/O completion port (Windows).</summary>
     Iocp,
+
+    /// <summary>Proactor over <see cref="System.Net.Sockets.Socket"/>'s own asynchronous calls, on
+    /// any OS .NET runs on: the engine's loop thread still delivers every completion. The default
+    /// where no native backend exists; selectable everywhere (it costs a thread hop per pending
+    /// operation more than a native backend).</summary>
+    Managed,
 }

@@ -1,4 +1,5 @@
 using System;
+using Microsoft.Extensions.Logging;
 
 namespace Proactor;
 
@@ -40,8 +41,19 @@ public sealed record EngineOptions
     public TimeSpan WarningInterval { get; init; } = TimeSpan.FromSeconds(10);
 
     /// <summary>Receives the engine's warnings (a blocking inline handler, a backend fallback).
-    /// Null writes them to standard error.</summary>
+    /// When neither this nor <see cref="Logger"/> is set, warnings are written to standard error.</summary>
     public Action<string>? Warning { get; init; }
+
+    /// <summary>Receives the engine's warnings as <see cref="LogLevel.Warning"/> entries with an
+    /// event id per kind (see docs/operations.md). When set, standard error gets nothing; a
+    /// <see cref="Warning"/> callback set as well still receives them too.</summary>
+    public ILogger? Logger { get; init; }
+
+    /// <summary>The engine's name in metrics (the <c>engine</c> tag) and thread names of a group;
+    /// null names it after its backend and a number unique in the process (e.g. <c>epoll-et-3</c>).
+    /// The engines of a group made with <c>EngineFactory.CreateGroup</c> get <c>-0</c>, <c>-1</c>…
+    /// appended.</summary>
+    public string? InstanceName { get; init; }
 
     /// <summary>
     /// Forces the io_uring fallback, for tests and for trying a deployment's fallback path: a Linux

@@ -48,6 +48,7 @@ public abstract partial class ProactorEngine
     /// <summary>Called after an inline continuation ran on the loop thread for <paramref name="elapsedTicks"/>.</summary>
     internal void OnInlineHandlerRan(long elapsedTicks)
     {
+        Statistics.OnHandlerRan(elapsedTicks);
         long threshold = _inlineThresholdTicks;
         if (threshold < 0)
         {
@@ -60,13 +61,14 @@ public abstract partial class ProactorEngine
         }
 
         Interlocked.Increment(ref _slowInlineHandlers);
-        ProactorMetrics.SlowInlineHandlers.Add(1, ProactorMetrics.EngineTag(this));
+        ProactorMetrics.SlowInlineHandlers.Add(1, ProactorMetrics.BackendTag(this), ProactorMetrics.EngineTag(this));
         Warn("inline-handler",
             $"Proactor: an inline continuation held the {Name} loop thread for {Stopwatch.GetElapsedTime(0, elapsedTicks).TotalMilliseconds:F0} ms; " +
             "every socket of the engine waited meanwhile. Use CompletionDispatch.ThreadPool for handlers that block.");
     }
 
-    /// <summary>Reports a warning through <see cref="EngineOptions.Warning"/>, at most once per
+    /// <summary>Reports a warning through <see cref="EngineOptions.Logger"/> and
+    /// <see cref="EngineOptions.Warning"/> (standard error when neither is set), at most once per
     /// <see cref="EngineOptions.WarningInterval"/> for each <paramref name="kind"/>.</summary>
     internal void Warn(string kind, string message)
     {
@@ -81,6 +83,23 @@ public abstract partial class ProactorEngine
         if (!_lastWarning.TryUpdate(kind, now, last))
         {
             return; // another thread is reporting the same kind right now
+        }
+
+        if (Options.Logger is { } logger)
+        {
+            try
+            {
+                ProactorLog.Warning(logger, kind, InstanceName, message);
+            }
+            catch (Exception e)
+            {
+                Console.Error.WriteLine($"{message} (the EngineOptions.Logger threw {e.GetType().Name}: {e.Message})");
+            }
+
+            if (Options.Warning is null)
+            {
+                return;
+            }
         }
 
         if (Options.Warning is { } sink)

@@ -28,7 +28,25 @@ public abstract partial class ProactorEngine : IDisposable
         }
 
         Options = options;
+        Statistics = new EngineStatistics(this);
     }
+
+    private static int s_instances;
+    private readonly int _instance = Interlocked.Increment(ref s_instances);
+    private string? _instanceName;
+
+    /// <summary>
+    /// This engine's name in metrics (the <c>engine</c> tag) and logs: <see cref="EngineOptions.InstanceName"/>,
+    /// or <see cref="Name"/> with a number unique in the process (e.g. <c>epoll-et-3</c>), so the
+    /// loops of a group are told apart.
+    /// </summary>
+    public string InstanceName => _instanceName ??= Options.InstanceName ?? $"{Name}-{_instance}";
+
+    /// <summary>The running totals behind the metrics.</summary>
+    internal EngineStatistics Statistics { get; }
+
+    /// <summary>Backends call this once per iteration of their loop (after each wait).</summary>
+    internal void OnLoopIteration() => Statistics.OnLoopIteration();
 
     /// <summary>The options this engine was created with.</summary>
     public EngineOptions Options { get; }
@@ -68,7 +86,14 @@ public abstract partial class ProactorEngine : IDisposable
     private static ProactorEngine? t_currentEngine;
 
     /// <summary>Backends call this first thing on each of their loop / completion threads.</summary>
-    internal void EnterEngineThread() => t_currentEngine = this;
+    internal void EnterEngineThread()
+    {
+        t_currentEngine = this;
+
+        // The engine is fully constructed once its thread runs (a backend whose setup failed
+        // never gets here), so only live engines are observed.
+        ProactorMetrics.Track(this);
+    }
 
     /// <summary>The engine's deadlines. Backends wait at most
     /// <see cref="TimerQueue.GetWaitTimeoutMilliseconds"/> and call <see cref="TimerQueue.RunDue"/>
@@ -121,6 +146,7 @@ public abstract partial class ProactorEngine : IDisposable
         }
 
         Dispose(disposing: true);
+        ProactorMetrics.Untrack(this);
 
         // No deadline fires after this: the ones still pending learn that the engine is gone.
         foreach (TimerEntry entry in Timers.Close())

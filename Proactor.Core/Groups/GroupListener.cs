@@ -210,7 +210,7 @@ public sealed class GroupListener : IDisposable
     private TimeSpan OnAcceptError(ProactorSocket listener, SocketError error, ref int backOff)
     {
         Interlocked.Increment(ref _acceptErrorCount);
-        _acceptErrors.Add(1, ProactorMetrics.EngineTag(listener.Engine), new KeyValuePair<string, object?>("error", error.ToString()));
+        _acceptErrors.Add(1, ProactorMetrics.BackendTag(listener.Engine), ProactorMetrics.EngineTag(listener.Engine), new KeyValuePair<string, object?>("error", error.ToString()));
 
         // A connection that was reset or gave up while in the backlog is that connection's problem
         // alone; the next one is fine, so take it now (as Kestrel and libuv do).

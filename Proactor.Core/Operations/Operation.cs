@@ -39,6 +39,7 @@ internal abstract partial class Operation : IValueTaskSource<int>, IValueTaskSou
     private bool _timeoutScheduled;
     private bool _inline;
     private bool _streamErrors;
+    private bool _counted;
 
     // Why an end was requested: the first reason wins; a close (Owner.IsDisposed) overrides both.
     private const int CancelReasonNone = 0;
@@ -98,6 +99,8 @@ internal abstract partial class Operation : IValueTaskSource<int>, IValueTaskSou
         _cancelReason = CancelReasonNone;
         _timeoutScheduled = false;
         _streamErrors = false;
+        _counted = false;
+        owner.Engine.Statistics.OnStarted(kind);
 
         // In queue mode the object is released by whichever of two parties finishes last: the
         // submitter (after registering the token) and the completion. Otherwise a completion that
@@ -168,8 +171,11 @@ internal abstract partial class Operation : IValueTaskSource<int>, IValueTaskSou
         if (Error == SocketError.OperationAborted && _cancelReason == CancelReasonTimeout && !Owner.IsDisposed)
         {
             Error = SocketError.TimedOut;
-            ProactorMetrics.TimedOutOperations.Add(1, ProactorMetrics.EngineTag(Owner.Engine));
+            ProactorMetrics.TimedOutOperations.Add(1, ProactorMetrics.BackendTag(Owner.Engine), ProactorMetrics.EngineTag(Owner.Engine));
         }
+
+        // Counted before the continuation can run (inline, it may recycle this object at once).
+        CountCompletion();
 
         if (Kind == OperationKind.Connect && Error == SocketError.Success)
         {
@@ -196,6 +202,27 @@ internal abstract partial class Operation : IValueTaskSource<int>, IValueTaskSou
         long start = System.Diagnostics.Stopwatch.GetTimestamp();
         SetCoreResult();
         engine.OnInlineHandlerRan(System.Diagnostics.Stopwatch.GetTimestamp() - start);
+    }
+
+    /// <summary>Adds this operation's end to the engine's statistics, once per cycle: here for a
+    /// completion, or at release for an operation that finished synchronously.</summary>
+    private void CountCompletion()
+    {
+        if (_counted)
+        {
+            return;
+        }
+
+        _counted = true;
+        OperationResult result = Error switch
+        {
+            SocketError.Success => OperationResult.Success,
+            SocketError.TimedOut => OperationResult.TimedOut,
+            SocketError.OperationAborted when IsCanceledResult => OperationResult.Cancelled,
+            SocketError.OperationAborted => OperationResult.Aborted,
+            _ => OperationResult.Error,
+        };
+        Owner.Engine.Statistics.OnCompleted(Kind, result, BytesTransferred);
     }
 
     private void SetCoreResult()
@@ -294,6 +321,7 @@ internal abstract partial class Operation : IValueTaskSource<int>, IValueTaskSou
     /// <summary>Returns the object to its socket's pool. Only after the final completion was observed.</summary>
     internal void Release()
     {
+        CountCompletion();
         if (_timeoutScheduled)
         {
             // Waits for a timeout callback running on another thread, so it cannot reach the next use.

@@ -164,6 +164,7 @@ internal sealed class EmulatedEngine<TDemux> : ProactorEngine where TDemux : str
                     _sockets.Find(ev.Key)?.OnReadiness(ev.Readiness);
                 }
 
+                OnLoopIteration();
                 Timers.RunDue();
                 RunPosted();
             }

@@ -73,6 +73,7 @@ internal sealed unsafe partial class IoUringEngine
                 SubmitAndWait(wait, timeout);
                 _waker.Awake();
                 ReapCompletions();
+                OnLoopIteration();
                 Timers.RunDue();
             }
 

@@ -128,10 +128,7 @@ internal sealed partial class IoUringEngine
 
         ProactorEngine fallback = createFallback(options);
         fallback.FallbackReason = reason;
-        ProactorMetrics.BackendFallbacks.Add(1,
-            ProactorMetrics.EngineTag(fallback),
-            new KeyValuePair<string, object?>("from", "io_uring"),
-            new KeyValuePair<string, object?>("reason", code));
+        ProactorMetrics.RecordFallback(fallback, from: "io_uring", reason: code);
         fallback.Warn("backend-fallback", $"Proactor: io_uring is unavailable, so the engine runs on {fallback.Name}: {reason}");
         return fallback;
     }

@@ -46,6 +46,7 @@ internal sealed unsafe partial class IocpEngine
                     uint n = Dequeue(entries, capacity, timeout < 0 ? Interop.Kernel32.INFINITE : (uint)timeout);
                     _waker.Awake();
                     DispatchPackets(entries, n);
+                    OnLoopIteration();
                     Timers.RunDue();
                 }
 

@@ -1,0 +1,198 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Threading;
+using System.Threading.Tasks;
+using Microsoft.Extensions.Logging;
+using NUnit.Framework;
+using Proactor.Managed;
+using Proactor.Tests.Infrastructure;
+
+namespace Proactor.Tests.Core;
+
+/// <summary>Engine names, the managed fallback's selection, and warnings through an <see cref="ILogger"/>.</summary>
+[TestFixture]
+[NonParallelizable]
+public sealed class ObservabilityTests
+{
+    [Test]
+    public void The_loops_of_a_group_have_distinct_instance_names()
+    {
+        using ProactorEngineGroup group = EngineFactory.CreateGroup(3, new EngineOptions { Backend = BackendKind.Managed });
+        string[] names = group.Engines.Select(e => e.InstanceName).ToArray();
+        Assert.That(names, Is.Unique);
+        Assert.That(names, Has.All.StartWith("managed-"));
+
+        using ProactorEngineGroup named = EngineFactory.CreateGroup(2, new EngineOptions { Backend = BackendKind.Managed, InstanceName = "web" });
+        Assert.That(named.Engines.Select(e => e.InstanceName), Is.EqualTo(new[] { "web-0", "web-1" }));
+    }
+
+    [Test]
+    public void Each_loop_of_a_group_reports_its_own_open_sockets()
+    {
+        using ProactorEngineGroup group = EngineFactory.CreateGroup(2, new EngineOptions { Backend = BackendKind.Managed });
+        using var first = new MetricsCollector(group.Engines[0].InstanceName);
+        using var second = new MetricsCollector(group.Engines[1].InstanceName);
+        using var a = new ProactorSocket(group.Engines[0], System.Net.Sockets.AddressFamily.InterNetwork);
+        using var b = new ProactorSocket(group.Engines[1], System.Net.Sockets.AddressFamily.InterNetwork);
+        using var c = new ProactorSocket(group.Engines[1], System.Net.Sockets.AddressFamily.InterNetwork);
+        first.Collect();
+        second.Collect();
+        Assert.That(first.Get("proactor.sockets.open"), Is.EqualTo(1));
+        Assert.That(second.Get("proactor.sockets.open"), Is.EqualTo(2));
+    }
+
+    [Test]
+    public async Task On_an_OS_without_a_native_backend_the_managed_engine_says_why_through_the_logger_and_the_fallback_metric()
+    {
+        var logger = new RecordingLogger();
+        using ProactorEngine engine = ManagedEngine.CreateAsFallback(new EngineOptions { Logger = logger }, "TestOS 1.0");
+        using var metrics = new MetricsCollector(engine.InstanceName);
+
+        Assert.That(engine.Backend, Is.EqualTo(BackendKind.Managed));
+        Assert.That(engine.FallbackReason, Does.Contain("no native backend").And.Contain("TestOS 1.0"));
+        LogEntry entry = logger.Entries.Single();
+        Assert.That(entry.Level, Is.EqualTo(LogLevel.Warning));
+        Assert.That(entry.EventId.Id, Is.EqualTo(3));
+        Assert.That(entry.EventId.Name, Is.EqualTo("BackendFallback"));
+        Assert.That(entry.Message, Does.Contain(engine.FallbackReason));
+
+        // It is a working engine.
+        var (client, server) = await Net.ConnectedPairAsync(engine);
+        using (client)
+        using (server)
+        {
+            await client.SendAsync(new byte[] { 42 }).Timeout();
+            byte[] got = new byte[1];
+            Assert.That(await server.ReceiveAsync(got).Timeout(), Is.EqualTo(1));
+            Assert.That(got[0], Is.EqualTo(42));
+        }
+    }
+
+    [Test]
+    public void The_fallback_is_counted_with_its_origin_and_reason()
+    {
+        var fallbacks = new List<string>();
+        using var listener = new System.Diagnostics.Metrics.MeterListener
+        {
+            InstrumentPublished = (i, l) =>
+            {
+                if (i.Name == "proactor.backend.fallbacks")
+                {
+                    l.EnableMeasurementEvents(i);
+                }
+            },
+        };
+        listener.SetMeasurementEventCallback<long>((_, v, tags, _) =>
+        {
+            lock (fallbacks)
+            {
+                fallbacks.Add(string.Join(",", tags.ToArray().Select(t => $"{t.Key}={t.Value}")) + $":{v}");
+            }
+        });
+        listener.Start();
+
+        using ProactorEngine engine = ManagedEngine.CreateAsFallback(new EngineOptions { Warning = _ => { } }, "TestOS 1.0");
+        lock (fallbacks)
+        {
+            Assert.That(fallbacks, Does.Contain($"backend=managed,engine={engine.InstanceName},from=native,reason=unsupported-os:1"));
+        }
+    }
+
+    [Test]
+    public async Task A_slow_inline_handler_is_logged_as_a_warning_with_its_event_id()
+    {
+        var logger = new RecordingLogger();
+        var options = new EngineOptions
+        {
+            Backend = BackendKind.Managed,
+            Dispatch = CompletionDispatch.Inline,
+            InlineHandlerWarningThreshold = TimeSpan.FromMilliseconds(1),
+            Logger = logger,
+        };
+        using ProactorEngine engine = EngineFactory.Create(options);
+        var (client, server) = await Net.ConnectedPairAsync(engine);
+        using (client)
+        using (server)
+        {
+            Task blocking = BlockInlineAsync(server);
+            await client.SendAsync(new byte[] { 1 }).Timeout();
+            await blocking.Timeout();
+        }
+
+        LogEntry entry = logger.Entries.First(e => e.EventId.Id == 1);
+        Assert.That(entry.Level, Is.EqualTo(LogLevel.Warning));
+        Assert.That(entry.EventId.Name, Is.EqualTo("SlowInlineHandler"));
+        Assert.That(entry.Message, Does.Contain(engine.InstanceName).And.Contain("inline continuation"));
+        Assert.That(engine.SlowInlineHandlerCount, Is.GreaterThanOrEqualTo(1));
+
+        static async Task BlockInlineAsync(ProactorSocket socket)
+        {
+            await socket.ReceiveAsync(new byte[1]);
+            Thread.Sleep(30); // on the loop thread: the handler the warning is about
+        }
+    }
+
+    [Test]
+    public async Task Without_a_logger_the_Warning_callback_still_receives_the_warnings()
+    {
+        var warnings = new List<string>();
+        var options = new EngineOptions
+        {
+            Backend = BackendKind.Managed,
+            Dispatch = CompletionDispatch.Inline,
+            InlineHandlerWarningThreshold = TimeSpan.FromMilliseconds(1),
+            Warning = m => { lock (warnings) { warnings.Add(m); } },
+        };
+        using ProactorEngine engine = EngineFactory.Create(options);
+        var (client, server) = await Net.ConnectedPairAsync(engine);
+        using (client)
+        using (server)
+        {
+            Task blocking = BlockInlineAsync(server);
+            await client.SendAsync(new byte[] { 1 }).Timeout();
+            await blocking.Timeout();
+        }
+
+        lock (warnings)
+        {
+            Assert.That(warnings, Has.Some.Contain("inline continuation"));
+        }
+
+        static async Task BlockInlineAsync(ProactorSocket socket)
+        {
+            await socket.ReceiveAsync(new byte[1]);
+            Thread.Sleep(30);
+        }
+    }
+
+    private sealed record LogEntry(LogLevel Level, EventId EventId, string Message);
+
+    private sealed class RecordingLogger : ILogger
+    {
+        private readonly List<LogEntry> _entries = new();
+
+        public IReadOnlyList<LogEntry> Entries
+        {
+            get
+            {
+                lock (_entries)
+                {
+                    return _entries.ToArray();
+                }
+            }
+        }
+
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            lock (_entries)
+            {
+                _entries.Add(new LogEntry(logLevel, eventId, formatter(state, exception)));
+            }
+        }
+    }
+}
