@@ -26,7 +26,7 @@ namespace Proactor;
 /// decides. The registration of the token is disposed before the object returns to its pool, so a
 /// late cancel can never reach the next use of the object.
 /// </remarks>
-internal abstract class Operation : IValueTaskSource<int>, IValueTaskSource, IValueTaskSource<ProactorSocket>
+internal abstract partial class Operation : IValueTaskSource<int>, IValueTaskSource, IValueTaskSource<ProactorSocket>
 {
     private ManualResetValueTaskSourceCore<int> _core;
     private CancellationToken _cancellationToken;
@@ -161,6 +161,12 @@ internal abstract class Operation : IValueTaskSource<int>, IValueTaskSource, IVa
         {
             // A second completion would hand the buffer back twice: a backend bug, never a user error.
             Environment.FailFast($"Proactor: {Kind} operation completed twice by {Owner.Engine.Name}.");
+        }
+
+        if (ReadinessCallback is { } callback)
+        {
+            callback(this); // a reactor registration's own wait: its owner dispatches, on this (the engine's) thread
+            return;
         }
 
         WrapAcceptedSocket();

@@ -446,6 +446,7 @@ public sealed partial class ProactorSocket : IDisposable
             return;
         }
 
+        CloseReactor();
         _engineSocket.Close();
         Engine.OnSocketClosed();
     }
