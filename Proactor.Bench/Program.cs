@@ -38,7 +38,7 @@ internal static class Program
               --out DIR              results folder root (default: results)
               --no-pin               do not pin server and load generator to different CPUs
           serve [--backend B] [--port P] [--dispatch threadpool|inline] [--level-triggered]
-                [--address A] [--server proactor|sockets|blocking]
+                [--address A] [--server proactor|reactor|sockets|blocking]
                                                 run one echo server until Ctrl+C / SIGTERM
           micro [filter] [BenchmarkDotNet options]
                                                 per-operation micro-benchmarks ([MemoryDiagnoser])

@@ -4,7 +4,7 @@ using Proactor.Bench.Servers;
 
 namespace Proactor.Bench.Cli;
 
-/// <summary><c>serve [--backend B] [--dispatch D] [--level-triggered] [--sqe-only] [--loops N [--distribution D]] [--port P] [--address A] [--server proactor|sockets|blocking]</c>.</summary>
+/// <summary><c>serve [--backend B] [--dispatch D] [--level-triggered] [--sqe-only] [--loops N [--distribution D]] [--port P] [--address A] [--server proactor|reactor|sockets|blocking]</c>.</summary>
 internal sealed record ServeOptions
 {
     public ServerKind Server { get; init; } = ServerKind.Proactor;
@@ -91,9 +91,9 @@ internal sealed record ServeOptions
             throw new UsageException("serve: --loops (an engine group) works with the threadpool and inline dispatch policies, not queue.");
         }
 
-        if (options.Server != ServerKind.Proactor && options.Backend != BackendKind.Default)
+        if (options.Server is not (ServerKind.Proactor or ServerKind.Reactor) && options.Backend != BackendKind.Default)
         {
-            throw new UsageException($"serve: --backend applies to the Proactor server, not --server {options.Server.ToString().ToLowerInvariant()}.");
+            throw new UsageException($"serve: --backend applies to the Proactor and Reactor servers, not --server {options.Server.ToString().ToLowerInvariant()}.");
         }
 
         return options;
@@ -116,8 +116,9 @@ internal sealed record ServeOptions
     private static ServerKind ParseServer(string text) => text.ToLowerInvariant() switch
     {
         "proactor" => ServerKind.Proactor,
+        "reactor" => ServerKind.Reactor,
         "sockets" => ServerKind.Sockets,
         "blocking" => ServerKind.Blocking,
-        _ => throw new UsageException($"serve: unknown server '{text}'; known: proactor, sockets, blocking."),
+        _ => throw new UsageException($"serve: unknown server '{text}'; known: proactor, reactor, sockets, blocking."),
     };
 }
