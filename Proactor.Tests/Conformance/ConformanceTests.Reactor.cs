@@ -404,6 +404,54 @@ public abstract partial class ConformanceTests
         Assert.That(accepted.RemoteEndPoint, Is.EqualTo(client.LocalEndPoint));
     }
 
+    [Test]
+    public async Task A_wait_raced_by_cancellation_and_data_completes_exactly_once_either_way()
+    {
+        var (client, server) = await Net.ConnectedPairAsync(Engine);
+        using (client)
+        using (server)
+        {
+            RequireReadiness(server);
+            int seed = Environment.TickCount;
+            TestContext.Out.WriteLine($"seed {seed}");
+            var random = new Random(seed);
+            int ready = 0, cancelled = 0;
+            byte[] sink = new byte[16];
+            for (int i = 0; i < 200; i++)
+            {
+                using var cts = new CancellationTokenSource();
+                ValueTask<SocketEvents> wait = server.WaitAsync(SocketEvents.Readable, cts.Token);
+                int spin = random.Next(0, 2000);
+                Task cancel = Task.Run(() =>
+                {
+                    Thread.SpinWait(spin);
+                    cts.Cancel();
+                });
+                Task send = client.SendAsync(new byte[] { (byte)i }).AsTask();
+                try
+                {
+                    SocketEvents events = await wait.Timeout();
+                    Assert.That(events & SocketEvents.Readable, Is.EqualTo(SocketEvents.Readable));
+                    ready++;
+                }
+                catch (OperationCanceledException)
+                {
+                    cancelled++;
+                }
+
+                await Task.WhenAll(cancel, send).Timeout();
+
+                // Whatever the outcome, the byte is there and the socket still waits and reads.
+                Assert.That(await server.WaitAsync(SocketEvents.Readable).Timeout() & SocketEvents.Readable, Is.EqualTo(SocketEvents.Readable));
+                Assert.That(await server.ReceiveAsync(sink).Timeout(), Is.EqualTo(1));
+                Assert.That(sink[0], Is.EqualTo((byte)i), "a byte was lost or reordered");
+            }
+
+            TestContext.Out.WriteLine($"{Engine.Name}: {ready} ready, {cancelled} cancelled");
+            Assert.That(ready + cancelled, Is.EqualTo(200));
+        }
+    }
+
     private static void RequireReadinessOrIgnore(ProactorSocket listener)
     {
         try
