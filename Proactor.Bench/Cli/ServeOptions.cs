@@ -93,7 +93,7 @@ internal sealed record ServeOptions
 
         if (options.Server is not (ServerKind.Proactor or ServerKind.Reactor) && options.Backend != BackendKind.Default)
         {
-            throw new UsageException($"serve: --backend applies to the Proactor and Reactor servers, not --server {options.Server.ToString().ToLowerInvariant()}.");
+            throw new UsageException($"serve: --backend applies to the Proactor server and the Reactor server, not --server {options.Server.ToString().ToLowerInvariant()}.");
         }
 
         return options;
