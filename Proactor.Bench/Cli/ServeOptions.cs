@@ -49,9 +49,9 @@ internal sealed record ServeOptions
             throw new UsageException("serve: --loops (an engine group) works with the threadpool and inline dispatch policies, not queue.");
         }
 
-        if (options.Server != ServerKind.Proactor && options.Backend != BackendKind.Default)
+        if (options.Server is not (ServerKind.Proactor or ServerKind.Reactor) && options.Backend != BackendKind.Default)
         {
-            throw new UsageException($"serve: --backend applies to the Proactor server, not --server {options.Server.ToString().ToLowerInvariant()}.");
+            throw new UsageException($"serve: --backend applies to the Proactor server and the Reactor server, not --server {options.Server.ToString().ToLowerInvariant()}.");
         }
     }
 

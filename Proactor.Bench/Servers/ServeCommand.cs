@@ -44,6 +44,9 @@ internal static class ServeCommand
             {
                 ServerKind.Sockets => new SocketsEchoServer(endPoint),
                 ServerKind.Blocking => new BlockingEchoServer(endPoint),
+                ServerKind.Reactor => new ReactorEchoServer(
+                    new EngineOptions { Backend = options.Backend, EpollLevelTriggered = options.LevelTriggered },
+                    endPoint),
                 _ => new ProactorEchoServer(
                     new EngineOptions
                     {

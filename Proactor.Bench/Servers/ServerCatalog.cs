@@ -115,6 +115,7 @@ internal static class ServerCatalog
             }
         }
 
+        servers.AddRange(ReactorEchoServer.Specs(servers.ToArray()));
         servers.Add(Sockets);
         servers.Add(Blocking);
         return new Catalog(servers, unavailable, defaultBackend);

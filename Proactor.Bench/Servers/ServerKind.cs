@@ -12,6 +12,9 @@ internal enum ServerKind
     /// <summary>One blocking thread per connection.</summary>
     Blocking,
 
+    /// <summary>The same echo as a Reactor: readiness handlers doing TryReceive/TrySend (docs/reactor.md).</summary>
+    Reactor,
+
     /// <summary>Any echo server binary, started from a user's command line.</summary>
     External,
 }

@@ -43,18 +43,19 @@ internal sealed record ServerSpec
     /// <summary>The most descriptors a workload may need from this server, or null for no known limit:
     /// select(2) cannot watch a descriptor numbered FD_SETSIZE (1024) or above; the margin covers the
     /// runtime's own descriptors, the listener and the engine's wake-up descriptor.</summary>
-    public int? MaxConnections => Kind == ServerKind.Proactor && Backend == BackendKind.Select ? 1024 - 64 : null;
+    public int? MaxConnections => Kind is ServerKind.Proactor or ServerKind.Reactor && Backend == BackendKind.Select ? 1024 - 64 : null;
 
     /// <summary>True when the idle-descriptor workloads are run on this server: one per
     /// demultiplexer / native backend (default dispatch, edge-triggered epoll), plus the baseline.</summary>
     public bool RunsIdleScaling =>
-        (Kind == ServerKind.Proactor && Dispatch == CompletionDispatch.ThreadPool && !LevelTriggered && !SqeOnly && Loops == 0) || Kind == ServerKind.Sockets;
+        (Kind == ServerKind.Proactor && Dispatch == CompletionDispatch.ThreadPool && !LevelTriggered && !SqeOnly && Loops == 0) || Kind == ServerKind.Sockets ||
+        (Kind == ServerKind.Reactor && !LevelTriggered);
 
     /// <summary>The <c>serve</c> arguments that run this server (all but external ones).</summary>
     public IReadOnlyList<string> ServeArguments(int port)
     {
         var args = new List<string> { "serve", "--server", Kind.ToString().ToLowerInvariant(), "--port", port.ToString(CultureInfo.InvariantCulture) };
-        if (Kind == ServerKind.Proactor)
+        if (Kind is ServerKind.Proactor or ServerKind.Reactor)
         {
             args.AddRange(["--backend", Backend.ToString().ToLowerInvariant(), "--dispatch", Dispatch.ToString().ToLowerInvariant()]);
             if (LevelTriggered)

@@ -14,4 +14,7 @@ public enum OperationKind
 
     /// <summary>Connect a socket to a remote end point.</summary>
     Connect,
+
+    /// <summary>Wait until the socket is ready (<see cref="ProactorSocket.WaitAsync"/>): moves no bytes.</summary>
+    Poll,
 }

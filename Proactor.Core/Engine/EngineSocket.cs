@@ -14,7 +14,7 @@ namespace Proactor;
 /// until it calls <see cref="Operation.Complete"/>, exactly once. <see cref="Cancel"/> and
 /// <see cref="Close"/> only request an end; the backend's completion decides.
 /// </remarks>
-internal abstract class EngineSocket
+internal abstract partial class EngineSocket
 {
     protected EngineSocket(ProactorEngine engine, Socket socket)
     {

@@ -167,6 +167,12 @@ internal abstract partial class Operation : IValueTaskSource<int>, IValueTaskSou
             Environment.FailFast($"Proactor: {Kind} operation completed twice by {Owner.Engine.Name}.");
         }
 
+        if (ReadinessCallback is { } callback)
+        {
+            callback(this); // a reactor registration's own wait: its owner dispatches, on this (the engine's) thread
+            return;
+        }
+
         WrapAcceptedSocket();
         if (Error == SocketError.OperationAborted && _cancelReason == CancelReasonTimeout && !Owner.IsDisposed)
         {

@@ -452,6 +452,7 @@ public sealed partial class ProactorSocket : IDisposable
             return;
         }
 
+        CloseReactor();
         _engineSocket.Close();
         Engine.OnSocketClosed();
     }

@@ -30,6 +30,8 @@ internal sealed unsafe class EmulatedOperation : Operation
                 return NonBlockingIo.TrySend(this, fd);
             case OperationKind.Accept:
                 return TryAccept(fd);
+            case OperationKind.Poll:
+                return TryPoll(fd);
             default:
                 return TryConnect(fd);
         }
@@ -111,6 +113,23 @@ internal sealed unsafe class EmulatedOperation : Operation
                 Error = Interop.Errno.ToSocketError(errno);
                 return true;
         }
+    }
+
+    /// <summary>For a wait for the next report: its direction's report count, and the count when armed.</summary>
+    public ReportCounter? Reports;
+
+    public int ArmedAtReport;
+
+    private bool TryPoll(int fd)
+    {
+        // Not before the demultiplexer reported the direction again: on epoll-et that is a new
+        // edge, on the level-triggered sources the next wait that finds the socket still ready.
+        if (WaitForNextReport && Reports!.Value == ArmedAtReport)
+        {
+            return false;
+        }
+
+        return ReadinessIo.TryPoll(this, fd);
     }
 
     /// <summary>Clears per-use state the base type does not know.</summary>

@@ -1,3 +1,4 @@
+using System;
 using System.Net;
 using System.Net.Sockets;
 using System.Runtime.Versioning;
@@ -16,6 +17,8 @@ internal sealed class EmulatedSocket<TDemux> : EngineSocket where TDemux : struc
     private readonly OperationQueue _receiveQueue = new();
     private readonly OperationQueue _sendQueue = new();
     private readonly Lock _interestLock = new();
+    private readonly ReportCounter _readReports = new();
+    private readonly ReportCounter _writeReports = new();
     private readonly int _fd;
     private Interest _interest;
     private int _closed;
@@ -39,8 +42,17 @@ internal sealed class EmulatedSocket<TDemux> : EngineSocket where TDemux : struc
     {
         var op = (EmulatedOperation)operation;
         op.ResetEmulationState();
-        OperationQueue queue = QueueOf(op.Kind);
-        bool pending = queue.Submit(op, Socket.SafeHandle, out bool becameNonEmpty);
+        OperationQueue queue = QueueOf(op);
+        bool tryNow = true;
+        if (op.Kind == OperationKind.Poll && op.WaitForNextReport)
+        {
+            // Armed on the loop thread, which alone counts reports: no report can slip between.
+            op.Reports = IsWriteWait(op) ? _writeReports : _readReports;
+            op.ArmedAtReport = op.Reports.Value;
+            tryNow = false;
+        }
+
+        bool pending = queue.Submit(op, Socket.SafeHandle, out bool becameNonEmpty, tryNow);
         if (becameNonEmpty && TDemux.TracksInterest)
         {
             UpdateInterest();
@@ -52,7 +64,7 @@ internal sealed class EmulatedSocket<TDemux> : EngineSocket where TDemux : struc
     public override void Cancel(Operation operation)
     {
         var op = (EmulatedOperation)operation;
-        if (!QueueOf(op.Kind).TryRemove(op, out bool drained))
+        if (!QueueOf(op).TryRemove(op, out bool drained))
         {
             return; // already finished (or being finished) by the loop or close: that completion stands
         }
@@ -60,6 +72,14 @@ internal sealed class EmulatedSocket<TDemux> : EngineSocket where TDemux : struc
         if (drained && TDemux.TracksInterest)
         {
             UpdateInterest();
+        }
+
+        if (!drained && op.Kind == OperationKind.Poll && op.WaitForNextReport)
+        {
+            // Unlike a would-block operation, a wait for the next report may have held up operations
+            // behind it that can run now, and an edge-triggered source will not report again.
+            // Retried without counting a report, so other waits for the next report stay armed.
+            _engine.Post(static s => ((EmulatedSocket<TDemux>)s!).RetryQueues(), this);
         }
 
         // The loop delivers the completion: the cancelling thread (a token's, a timer's, any
@@ -74,13 +94,21 @@ internal sealed class EmulatedSocket<TDemux> : EngineSocket where TDemux : struc
     {
         if ((readiness & (Readiness.Read | Readiness.ErrorOrHangup)) != 0)
         {
+            _readReports.Value++;
             Drain(_receiveQueue);
         }
 
         if ((readiness & (Readiness.Write | Readiness.ErrorOrHangup)) != 0)
         {
+            _writeReports.Value++;
             Drain(_sendQueue);
         }
+    }
+
+    private void RetryQueues()
+    {
+        Drain(_receiveQueue);
+        Drain(_sendQueue);
     }
 
     private void Drain(OperationQueue queue)
@@ -183,6 +211,19 @@ internal sealed class EmulatedSocket<TDemux> : EngineSocket where TDemux : struc
 
     public override EndPoint? GetRemoteEndPoint() => LinuxEndPoints.Get(Socket, peer: true);
 
-    private OperationQueue QueueOf(OperationKind kind) =>
-        kind is OperationKind.Receive or OperationKind.Accept ? _receiveQueue : _sendQueue;
+    private OperationQueue QueueOf(EmulatedOperation op) =>
+        op.Kind is OperationKind.Receive or OperationKind.Accept || (op.Kind == OperationKind.Poll && !IsWriteWait(op))
+            ? _receiveQueue
+            : _sendQueue;
+
+    // A wait for writability queues with the sends, one for readability with the receives.
+    private static bool IsWriteWait(EmulatedOperation op) => (op.RequestedEvents & SocketEvents.Writable) != 0;
+
+    public override string? ReadinessUnsupportedReason => null;
+
+    public override bool TryReceive(Span<byte> buffer, out int received, out SocketError error) =>
+        ReadinessIo.TryReceive(Socket.SafeHandle, buffer, out received, out error);
+
+    public override bool TrySend(ReadOnlySpan<byte> buffer, out int sent, out SocketError error) =>
+        ReadinessIo.TrySend(Socket.SafeHandle, buffer, out sent, out error);
 }

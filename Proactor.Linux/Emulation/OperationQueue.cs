@@ -42,7 +42,8 @@ internal sealed class OperationQueue
     /// Starts <paramref name="op"/>. Returns false when it finished at once (its result is set),
     /// true when it was queued; <paramref name="becameNonEmpty"/> tells whether interest must grow.
     /// </summary>
-    public bool Submit(EmulatedOperation op, SafeSocketHandle handle, out bool becameNonEmpty)
+    /// <param name="tryNow">False for a reactor's wait for the next report: it is only queued.</param>
+    public bool Submit(EmulatedOperation op, SafeSocketHandle handle, out bool becameNonEmpty, bool tryNow = true)
     {
         becameNonEmpty = false;
         lock (_lock)
@@ -53,18 +54,14 @@ internal sealed class OperationQueue
                 return false;
             }
 
-            if (_waiting.IsEmpty && !_delivering)
+            if (_waiting.IsEmpty)
             {
                 // Fast path: nothing queued ahead, so try the syscall now, without the loop.
-                if (op.TryExecute(handle))
+                if (tryNow && !_delivering && op.TryExecute(handle))
                 {
                     return false;
                 }
 
-                becameNonEmpty = true;
-            }
-            else if (_waiting.IsEmpty)
-            {
                 becameNonEmpty = true;
             }
 

@@ -177,7 +177,7 @@ internal sealed unsafe partial class IoUringEngine
     private void OnOperationCompleted(IoUringOperation op, int res, uint flags)
     {
         IoUringSocket socket = op.Socket;
-        IoUringSocket.Direction direction = socket.DirectionOf(op.Kind);
+        IoUringSocket.Direction direction = socket.DirectionOf(op);
         FreeSlot(op.UserData);
         socket.InFlight--;
         bool ending = socket.Closing || op.CancelSubmitted;
@@ -236,6 +236,9 @@ internal sealed unsafe partial class IoUringEngine
                 case OperationKind.Receive when res >= 0:
                     op.BytesTransferred = op.Buffer.Length == 0 ? 0 : res; // a poll's result is its event mask
                     socket.ReceiveMayBeReady = op.Buffer.Length == 0 || (res > 0 && (flags & Interop.Sys.IORING_CQE_F_SOCK_NONEMPTY) != 0);
+                    break;
+                case OperationKind.Poll when res >= 0:
+                    op.BytesTransferred = (int)ReadinessIo.FromPollEvents(res);
                     break;
                 case OperationKind.Accept when res >= 0:
                     SetAccepted(op, res);
@@ -504,7 +507,7 @@ internal sealed unsafe partial class IoUringEngine
                 if (_slots[i] is IoUringOperation op)
                 {
                     _slots[i] = null;
-                    IoUringSocket.Direction direction = op.Socket.DirectionOf(op.Kind);
+                    IoUringSocket.Direction direction = op.Socket.DirectionOf(op);
                     if (direction.Current == op)
                     {
                         direction.Current = null;

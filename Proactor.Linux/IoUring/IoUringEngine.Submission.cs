@@ -179,7 +179,7 @@ internal sealed unsafe partial class IoUringEngine
         op.CancelSubmitted = false;
         op.UserData = 0;
         IoUringSocket socket = op.Socket;
-        IoUringSocket.Direction direction = socket.DirectionOf(op.Kind);
+        IoUringSocket.Direction direction = socket.DirectionOf(op);
 
         // Aborted before it ever reached the kernel (closed, or cancelled while still posted): it
         // still takes its place in the FIFO, so it cannot complete ahead of an operation started
@@ -222,7 +222,7 @@ internal sealed unsafe partial class IoUringEngine
                 // operation ahead (which may be a receive that never completes) would keep a
                 // queued operation's cancel or deadline from ever taking effect.
                 IoUringSocket socket = op.Socket;
-                IoUringSocket.Direction direction = socket.DirectionOf(op.Kind);
+                IoUringSocket.Direction direction = socket.DirectionOf(op);
                 if (direction.Remove(op))
                 {
                     op.Error = SocketError.OperationAborted;
@@ -346,6 +346,12 @@ internal sealed unsafe partial class IoUringEngine
                 // returns 0 at once on TCP, so poll instead.
                 sqe->Opcode = Interop.Sys.IORING_OP_POLL_ADD;
                 sqe->OpFlags = (uint)(ushort)(Interop.Sys.POLLIN | Interop.Sys.POLLRDHUP);
+                break;
+            case OperationKind.Poll:
+                // One-shot: the kernel looks at once and completes when ready, so a reactor
+                // re-arming it after each dispatch sees level-triggered readiness.
+                sqe->Opcode = Interop.Sys.IORING_OP_POLL_ADD;
+                sqe->OpFlags = (uint)(ushort)ReadinessIo.ToPollEvents(op.RequestedEvents);
                 break;
             case OperationKind.Receive:
                 sqe->Opcode = Interop.Sys.IORING_OP_RECV;

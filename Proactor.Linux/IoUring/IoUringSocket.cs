@@ -1,3 +1,4 @@
+using System;
 using System.Collections.Generic;
 using System.Net;
 using System.Net.Sockets;
@@ -94,7 +95,7 @@ internal sealed class IoUringSocket : EngineSocket
         var op = (IoUringOperation)operation;
         op.Socket = this;
         op.Use++;
-        Gate gate = GateOf(op.Kind);
+        Gate gate = GateOf(op);
         lock (gate)
         {
             bool posted = false;
@@ -176,7 +177,7 @@ internal sealed class IoUringSocket : EngineSocket
 
     /// <summary>The count of <paramref name="op"/>'s direction; taken before the operation
     /// completes (after that the pooled object may already serve another start).</summary>
-    public Gate GateOf(IoUringOperation op) => GateOf(op.Kind);
+    public Gate GateOf(IoUringOperation op) => IsReceiveSide(op) ? _receiveGate : _sendGate;
 
     /// <summary>Ring thread: an operation of <paramref name="gate"/>'s direction, started through
     /// <see cref="Start"/>, has finished and its completion was delivered. Only after the delivery:
@@ -258,6 +259,22 @@ internal sealed class IoUringSocket : EngineSocket
 
     public Direction DirectionOf(OperationKind kind) =>
         kind is OperationKind.Receive or OperationKind.Accept ? ReceiveSide : SendSide;
+
+    /// <summary>As <see cref="DirectionOf(OperationKind)"/>; a readiness wait goes where its event is
+    /// (a writable wait with the sends), so a reactor's read and write waits are in flight together.</summary>
+    public Direction DirectionOf(IoUringOperation op) => IsReceiveSide(op) ? ReceiveSide : SendSide;
+
+    private static bool IsReceiveSide(IoUringOperation op) =>
+        op.Kind is OperationKind.Receive or OperationKind.Accept ||
+        (op.Kind == OperationKind.Poll && (op.RequestedEvents & SocketEvents.Writable) == 0);
+
+    public override string? ReadinessUnsupportedReason => null;
+
+    public override bool TryReceive(Span<byte> buffer, out int received, out SocketError error) =>
+        ReadinessIo.TryReceive(Socket.SafeHandle, buffer, out received, out error);
+
+    public override bool TrySend(ReadOnlySpan<byte> buffer, out int sent, out SocketError error) =>
+        ReadinessIo.TrySend(Socket.SafeHandle, buffer, out sent, out error);
 
     /// <summary>One direction of a socket: waiting operations (the FIFO every backend shares), and
     /// the one in flight. Touched by the ring thread only.</summary>

@@ -412,6 +412,15 @@ internal sealed unsafe class IocpSocket : EngineSocket
 
     public override EndPoint? GetRemoteEndPoint() => WindowsEndPoints.Get(Socket, peer: true);
 
+    // A completion port reports finished operations, not readiness: a zero-byte WSARecv gives
+    // readability (ReceiveAsync with an empty buffer does that), but a zero-byte WSASend completes at
+    // once whatever room the send buffer has, so writability would need AFD polling (undocumented,
+    // and not in Wine, where this backend is tested). Half a Reactor would be worse than none.
+    public override string? ReadinessUnsupportedReason =>
+        "IOCP reports finished operations, not readiness: it cannot say when a socket becomes writable " +
+        "(a zero-byte send completes at once). Use ReceiveAsync with an empty buffer to wait for data, and " +
+        "SendAsync, which completes when the bytes are sent. See docs/reactor.md.";
+
     private IocpOperationQueue QueueOf(OperationKind kind) =>
         kind is OperationKind.Receive or OperationKind.Accept ? _receives : _sends;
 }
