@@ -42,6 +42,9 @@ internal sealed class OperationQueue
     /// Starts <paramref name="op"/>. Returns false when it finished at once (its result is set),
     /// true when it was queued; <paramref name="becameNonEmpty"/> tells whether interest must grow.
     /// </summary>
+    /// <param name="op">The operation to start.</param>
+    /// <param name="handle">The socket's handle, for the attempt made at once.</param>
+    /// <param name="becameNonEmpty">Set when the queue was empty before: interest must grow.</param>
     /// <param name="tryNow">False for a reactor's wait for the next report: it is only queued.</param>
     public bool Submit(EmulatedOperation op, SafeSocketHandle handle, out bool becameNonEmpty, bool tryNow = true)
     {
