@@ -39,6 +39,7 @@ internal abstract class Operation : IValueTaskSource<int>, IValueTaskSource, IVa
     private bool _timeoutScheduled;
     private bool _inline;
     private bool _streamErrors;
+    private string? _errorMessage; // a backend's own explanation of Error, when it has one
 
     // Why an end was requested: the first reason wins; a close (Owner.IsDisposed) overrides both.
     private const int CancelReasonNone = 0;
@@ -98,6 +99,7 @@ internal abstract class Operation : IValueTaskSource<int>, IValueTaskSource, IVa
         _cancelReason = CancelReasonNone;
         _timeoutScheduled = false;
         _streamErrors = false;
+        _errorMessage = null;
 
         // In queue mode the object is released by whichever of two parties finishes last: the
         // submitter (after registering the token) and the completion. Otherwise a completion that
@@ -212,7 +214,17 @@ internal abstract class Operation : IValueTaskSource<int>, IValueTaskSource, IVa
     /// <summary>For an operation that completed synchronously in Start: wrap the accepted socket.</summary>
     internal void OnCompletedSynchronously() => WrapAcceptedSocket();
 
-    internal Completion ToCompletion() => new(
+    internal Completion ToCompletion()
+    {
+        if (Error != SocketError.Success)
+        {
+            Owner.OnOperationFailed(Error);
+        }
+
+        return ToCompletionCore();
+    }
+
+    private Completion ToCompletionCore() => new(
         Kind,
         Owner,
         Buffer,
@@ -234,12 +246,14 @@ internal abstract class Operation : IValueTaskSource<int>, IValueTaskSource, IVa
 
     internal Exception CreateException()
     {
+        Owner.OnOperationFailed(Error);
         if (IsCanceledResult)
         {
             return new OperationCanceledException(_cancellationToken);
         }
 
-        var socketError = new SocketException((int)Error);
+        // A registration refused on accept (select's FD_SETSIZE) explains itself: keep its message.
+        var socketError = _errorMessage is null ? new SocketException((int)Error) : new SocketException((int)Error, _errorMessage);
         if (!_streamErrors)
         {
             return socketError;
@@ -272,6 +286,7 @@ internal abstract class Operation : IValueTaskSource<int>, IValueTaskSource, IVa
         {
             accepted.Dispose();
             Error = e.SocketErrorCode;
+            _errorMessage = e.Message;
         }
         catch (ObjectDisposedException)
         {
