@@ -44,6 +44,8 @@ internal static class Program
                                                 per-operation micro-benchmarks ([MemoryDiagnoser])
           timers [--count N] [--spread T] [--rounds R] [--backends a,b]
                                                 how late the engines' deadlines fire (percentiles)
+          unix-pingpong [--connections N] [--size B] [--duration T] [--rounds R] [--backends a,b]
+                                                Unix domain socket ping-pong, each backend beside System.Net.Sockets
         """;
 
     public static async Task<int> Main(string[] args)
@@ -92,6 +94,8 @@ internal static class Program
                     return MicroCommand.Run(rest);
                 case "timers":
                     return await Timers.TimersCommand.RunAsync(rest);
+                case "unix-pingpong":
+                    return await UnixSockets.UnixPingPongCommand.RunAsync(rest);
                 default:
                     throw new UsageException($"unknown command '{args[0]}'; commands: compare, serve, micro, timers (see 'help').");
             }
