@@ -117,7 +117,7 @@ public abstract partial class ConformanceTests
         Assert.Throws<ObjectDisposedException>(() => _ = socket.SendFileAsync("no-such-file", 0, 0));
 
         ProactorEngine second = CreateSecondEngine();
-        await second.DisposeAsync();
+        await second.DisposeAsync().AsTask().Timeout();
         Assert.That(second.IsDisposed, Is.True);
         var e2 = Assert.Throws<ObjectDisposedException>(() => _ = new ProactorSocket(second, AddressFamily.InterNetwork));
         Assert.That(e2!.ObjectName, Is.EqualTo("ProactorEngine"));

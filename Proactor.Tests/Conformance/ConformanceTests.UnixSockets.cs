@@ -14,19 +14,15 @@ public abstract partial class ConformanceTests
     private static string NewUnixSocketPath() =>
         Path.Combine(Path.GetTempPath(), $"px-{Guid.NewGuid():N}"[..15] + ".sock");
 
-    /// <summary>Wine (8.x) has no AF_UNIX in its Winsock: say so instead of failing.</summary>
-    private static void RequireUnixDomainSockets()
-    {
-        try
-        {
-            using var probe = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-        }
-        catch (SocketException e) when (OperatingSystem.IsWindows())
-        {
-            Assert.Ignore($"This Windows (Wine?) has no AF_UNIX stream sockets: socket() said {e.SocketErrorCode}. " +
-                "Windows 10 and later have them; Wine's Winsock does not implement the family.");
-        }
-    }
+    /// <summary>
+    /// Why the Unix cases do not run on Windows: Wine's Winsock has no AF_UNIX stream sockets
+    /// (socket() fails with AddressFamilyNotSupported), and the IOCP backend's AcceptEx/ConnectEx path
+    /// for AF_UNIX (Windows 10 and later) is unproven until it runs on a real Windows. Excluded by
+    /// attribute, not by Assert.Ignore in the body: under Wine a run whose first case ignored itself
+    /// that way never finished (the hang watchdog ended it), so the cases are not even set up there.
+    /// </summary>
+    private const string NoUnixSocketsOnWindows =
+        "AF_UNIX: Wine has none, and IOCP with AF_UNIX is unproven until it runs on a real Windows";
 
     private async Task<(ProactorSocket Client, ProactorSocket Server)> UnixPairAsync(UnixDomainSocketEndPoint endPoint)
     {
@@ -38,9 +34,9 @@ public abstract partial class ConformanceTests
     }
 
     [Test]
+    [Platform(Exclude = "Win", Reason = NoUnixSocketsOnWindows)]
     public async Task A_Unix_domain_listener_accepts_and_echoes_and_reports_end_points_as_Socket_does()
     {
-        RequireUnixDomainSockets();
         string path = NewUnixSocketPath();
         try
         {
@@ -78,13 +74,9 @@ public abstract partial class ConformanceTests
     }
 
     [Test]
+    [Platform(Include = "Linux", Reason = "Abstract socket names (a leading NUL) are a Linux feature.")]
     public async Task An_abstract_Unix_name_connects_and_echoes()
     {
-        if (!OperatingSystem.IsLinux())
-        {
-            Assert.Ignore("Abstract socket names (a leading NUL) are a Linux feature.");
-        }
-
         string name = "\0proactor-" + Guid.NewGuid().ToString("N");
         var endPoint = new UnixDomainSocketEndPoint(name);
         var (client, server) = await UnixPairAsync(endPoint);
@@ -100,9 +92,9 @@ public abstract partial class ConformanceTests
     }
 
     [Test]
+    [Platform(Exclude = "Win", Reason = NoUnixSocketsOnWindows)]
     public async Task Closing_a_Unix_listener_removes_its_socket_file_as_Socket_does()
     {
-        RequireUnixDomainSockets();
         string reference = NewUnixSocketPath();
         string ours = NewUnixSocketPath();
         try
@@ -135,9 +127,9 @@ public abstract partial class ConformanceTests
     }
 
     [Test]
+    [Platform(Exclude = "Win", Reason = NoUnixSocketsOnWindows)]
     public void Binding_a_Unix_path_whose_file_exists_fails_with_AddressAlreadyInUse_and_leaks_nothing()
     {
-        RequireUnixDomainSockets();
         string path = NewUnixSocketPath();
         File.WriteAllBytes(path, []);
         try
@@ -154,9 +146,9 @@ public abstract partial class ConformanceTests
     }
 
     [Test]
+    [Platform(Exclude = "Win", Reason = NoUnixSocketsOnWindows)]
     public void Unix_and_IP_end_points_are_refused_on_the_other_family_at_once()
     {
-        RequireUnixDomainSockets();
         using var ip = new ProactorSocket(Engine, AddressFamily.InterNetwork);
         var e1 = Assert.Throws<ArgumentException>(() => _ = ip.ConnectAsync(new UnixDomainSocketEndPoint(NewUnixSocketPath())));
         Assert.That(e1!.Message, Does.Contain("AddressFamily.Unix"));
@@ -172,9 +164,9 @@ public abstract partial class ConformanceTests
     }
 
     [Test]
+    [Platform(Exclude = "Win", Reason = NoUnixSocketsOnWindows)]
     public async Task Connecting_to_a_Unix_path_nobody_listens_on_fails_at_once_or_completes_with_an_error()
     {
-        RequireUnixDomainSockets();
         using var client = new ProactorSocket(Engine, AddressFamily.Unix);
         var e = await Expect.ThrowsAsync<SocketException>(async () => await client.ConnectAsync(new UnixDomainSocketEndPoint(NewUnixSocketPath())).Timeout());
         Assert.That(e!.SocketErrorCode, Is.AnyOf(SocketError.AddressNotAvailable, SocketError.ConnectionRefused));
@@ -182,9 +174,9 @@ public abstract partial class ConformanceTests
     }
 
     [Test]
+    [Platform(Exclude = "Win", Reason = NoUnixSocketsOnWindows)]
     public async Task Closing_Unix_sockets_aborts_their_pending_receive_and_accept_exactly_once()
     {
-        RequireUnixDomainSockets();
         string path = NewUnixSocketPath();
         try
         {
