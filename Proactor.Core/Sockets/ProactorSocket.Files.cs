@@ -47,8 +47,7 @@ public sealed partial class ProactorSocket
         SafeFileHandle file = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read, FileOptions.SequentialScan);
         try
         {
-            long length = ResolveFileRange(file, offset, ref count);
-            _ = length;
+            ResolveFileRange(file, offset, ref count);
         }
         catch
         {
@@ -96,7 +95,7 @@ public sealed partial class ProactorSocket
         }
     }
 
-    private static long ResolveFileRange(SafeFileHandle file, long offset, ref long count)
+    private static void ResolveFileRange(SafeFileHandle file, long offset, ref long count)
     {
         long length;
         try
@@ -122,8 +121,6 @@ public sealed partial class ProactorSocket
             throw new ArgumentOutOfRangeException(nameof(count), count,
                 $"Offset {offset} plus count {count} exceeds the {length}-byte file.");
         }
-
-        return length;
     }
 
     // Read, then send: every backend's send path (with its ordering, cancellation and close rules)
