@@ -27,7 +27,7 @@ public abstract partial class ProactorEngine
     {
         get
         {
-            ObjectDisposedException.ThrowIf(IsDisposed, this);
+            ThrowIfDisposed();
             CompletionQueue? queue = Volatile.Read(ref _completions);
             if (queue is null)
             {

@@ -71,13 +71,28 @@ public abstract partial class ProactorEngine : IDisposable
     /// <param name="singleReader">True when only one reader drains the queue at a time (faster).</param>
     public CompletionQueue CreateCompletionQueue(bool singleReader = false)
     {
-        ObjectDisposedException.ThrowIf(IsDisposed, this);
+        ThrowIfDisposed();
         return new CompletionQueue(this, singleReader);
     }
 
     /// <summary>True when the calling thread is one of this engine's loop or completion-port threads
     /// (with <see cref="CompletionDispatch.Inline"/>, continuations run there and must not block).</summary>
     public bool IsEngineThread => t_currentEngine == this;
+
+    /// <summary>Throws the <see cref="ObjectDisposedException"/> of a disposed engine, naming the public
+    /// type (the backend's own type, e.g. a generic emulated engine, means nothing to a user).</summary>
+    internal void ThrowIfDisposed()
+    {
+        if (IsDisposed)
+        {
+            ThrowDisposed();
+        }
+    }
+
+    /// <summary>Throws the <see cref="ObjectDisposedException"/> of a disposed engine.</summary>
+    [System.Diagnostics.CodeAnalysis.DoesNotReturn]
+    internal void ThrowDisposed() =>
+        throw new ObjectDisposedException(nameof(ProactorEngine), $"The {Name} engine was disposed.");
 
     /// <summary>Registers an OS socket with this engine. Called once per socket.</summary>
     internal abstract EngineSocket Register(ProactorSocket owner, Socket socket);

@@ -36,7 +36,7 @@ namespace Proactor;
 /// waits for room.
 /// </para>
 /// </remarks>
-public sealed class GroupListener : IDisposable
+public sealed class GroupListener : IDisposable, IAsyncDisposable
 {
     /// <summary>The most accepted connections a <see cref="AcceptDistribution.ReusePort"/> listener
     /// keeps ready for <see cref="AcceptAsync"/>; beyond it the kernel's backlog holds them.</summary>
@@ -312,6 +312,14 @@ public sealed class GroupListener : IDisposable
         {
             throw new OperationCanceledException(cancellationToken);
         }
+    }
+
+    /// <summary>Stops accepting and closes the listeners, as <see cref="Dispose"/> does (which never blocks).</summary>
+    /// <returns>A completed task.</returns>
+    public ValueTask DisposeAsync()
+    {
+        Dispose();
+        return ValueTask.CompletedTask;
     }
 
     /// <summary>Closes the listening sockets and stops accepting. Pending accepts end with

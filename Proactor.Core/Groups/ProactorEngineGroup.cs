@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Linq;
 using System.Net;
 using System.Threading;
+using System.Threading.Tasks;
 
 namespace Proactor;
 
@@ -15,7 +16,7 @@ namespace Proactor;
 /// Create one with <c>EngineFactory.CreateGroup</c>, or from engines you made yourself.
 /// Disposing the group disposes its engines.
 /// </remarks>
-public sealed class ProactorEngineGroup : IDisposable
+public sealed class ProactorEngineGroup : IDisposable, IAsyncDisposable
 {
     private readonly ProactorEngine[] _engines;
     private int _next = -1;
@@ -77,6 +78,25 @@ public sealed class ProactorEngineGroup : IDisposable
             AcceptDistribution.ReusePort => GroupListener.PerLoop(this, localEndPoint, backlog),
             _ => throw new ArgumentOutOfRangeException(nameof(distribution), distribution, "Unknown accept distribution."),
         };
+    }
+
+    /// <summary>Disposes every engine of the group, as <see cref="Dispose"/> does, joining their
+    /// threads on threads of their own (see <see cref="ProactorEngine.DisposeAsync"/>).</summary>
+    /// <returns>A task that completes once every engine is disposed.</returns>
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        var disposals = new Task[_engines.Length];
+        for (int i = 0; i < disposals.Length; i++)
+        {
+            disposals[i] = _engines[i].DisposeAsync().AsTask();
+        }
+
+        await Task.WhenAll(disposals).ConfigureAwait(false);
     }
 
     /// <summary>Disposes every engine of the group.</summary>

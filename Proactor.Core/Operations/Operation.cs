@@ -40,6 +40,7 @@ internal abstract partial class Operation : IValueTaskSource<int>, IValueTaskSou
     private bool _inline;
     private bool _streamErrors;
     private bool _counted;
+    private string? _errorMessage; // a backend's own explanation of Error, when it has one
 
     // Why an end was requested: the first reason wins; a close (Owner.IsDisposed) overrides both.
     private const int CancelReasonNone = 0;
@@ -101,6 +102,7 @@ internal abstract partial class Operation : IValueTaskSource<int>, IValueTaskSou
         _streamErrors = false;
         _counted = false;
         owner.Engine.Statistics.OnStarted(kind);
+        _errorMessage = null;
 
         // In queue mode the object is released by whichever of two parties finishes last: the
         // submitter (after registering the token) and the completion. Otherwise a completion that
@@ -246,7 +248,17 @@ internal abstract partial class Operation : IValueTaskSource<int>, IValueTaskSou
     /// <summary>For an operation that completed synchronously in Start: wrap the accepted socket.</summary>
     internal void OnCompletedSynchronously() => WrapAcceptedSocket();
 
-    internal Completion ToCompletion() => new(
+    internal Completion ToCompletion()
+    {
+        if (Error != SocketError.Success)
+        {
+            Owner.OnOperationFailed(Error);
+        }
+
+        return ToCompletionCore();
+    }
+
+    private Completion ToCompletionCore() => new(
         Kind,
         Owner,
         Buffer,
@@ -268,12 +280,14 @@ internal abstract partial class Operation : IValueTaskSource<int>, IValueTaskSou
 
     internal Exception CreateException()
     {
+        Owner.OnOperationFailed(Error);
         if (IsCanceledResult)
         {
             return new OperationCanceledException(_cancellationToken);
         }
 
-        var socketError = new SocketException((int)Error);
+        // A registration refused on accept (select's FD_SETSIZE) explains itself: keep its message.
+        var socketError = _errorMessage is null ? new SocketException((int)Error) : new SocketException((int)Error, _errorMessage);
         if (!_streamErrors)
         {
             return socketError;
@@ -306,6 +320,7 @@ internal abstract partial class Operation : IValueTaskSource<int>, IValueTaskSou
         {
             accepted.Dispose();
             Error = e.SocketErrorCode;
+            _errorMessage = e.Message;
         }
         catch (ObjectDisposedException)
         {

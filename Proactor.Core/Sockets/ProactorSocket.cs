@@ -8,7 +8,7 @@ using System.Threading.Tasks;
 namespace Proactor;
 
 /// <summary>
-/// A TCP socket whose operations run on a <see cref="ProactorEngine"/>: shaped like
+/// A stream socket (TCP, or a Unix domain socket) whose operations run on a <see cref="ProactorEngine"/>: shaped like
 /// <see cref="System.Net.Sockets.Socket"/>, with awaitable operations that allocate nothing in
 /// steady state.
 /// </summary>
@@ -29,27 +29,30 @@ public sealed partial class ProactorSocket : IDisposable
     private int _disposed;
     private volatile bool _listening;
     private volatile bool _connected;
+    private volatile bool _disconnected; // Connected's "no longer": a connection error or Shutdown
     private CompletionDispatch? _dispatch;
 
-    /// <summary>Creates a TCP socket on <paramref name="engine"/>.</summary>
+    /// <summary>Creates a TCP socket, or with <see cref="AddressFamily.Unix"/> a Unix domain stream
+    /// socket, on <paramref name="engine"/>.</summary>
     /// <param name="engine">The engine that will run the socket's operations.</param>
-    /// <param name="addressFamily"><see cref="AddressFamily.InterNetwork"/> or <see cref="AddressFamily.InterNetworkV6"/>.</param>
+    /// <param name="addressFamily"><see cref="AddressFamily.InterNetwork"/>, <see cref="AddressFamily.InterNetworkV6"/>
+    /// or <see cref="AddressFamily.Unix"/>.</param>
     /// <exception cref="ArgumentNullException"><paramref name="engine"/> is null.</exception>
     /// <exception cref="ArgumentException">The address family is not IPv4 or IPv6.</exception>
     /// <exception cref="ObjectDisposedException">The engine was disposed.</exception>
     public ProactorSocket(ProactorEngine engine, AddressFamily addressFamily)
     {
         ArgumentNullException.ThrowIfNull(engine);
-        ObjectDisposedException.ThrowIf(engine.IsDisposed, engine);
-        if (addressFamily is not (AddressFamily.InterNetwork or AddressFamily.InterNetworkV6))
+        engine.ThrowIfDisposed();
+        if (addressFamily is not (AddressFamily.InterNetwork or AddressFamily.InterNetworkV6 or AddressFamily.Unix))
         {
             throw new ArgumentException(
-                $"Address family {addressFamily} is not supported; use InterNetwork (IPv4) or InterNetworkV6 (IPv6).",
+                $"Address family {addressFamily} is not supported; use InterNetwork (IPv4), InterNetworkV6 (IPv6) or Unix.",
                 nameof(addressFamily));
         }
 
         Engine = engine;
-        _socket = new Socket(addressFamily, SocketType.Stream, ProtocolType.Tcp);
+        _socket = new Socket(addressFamily, SocketType.Stream, addressFamily == AddressFamily.Unix ? ProtocolType.Unspecified : ProtocolType.Tcp);
         _engineSocket = RegisterOrDispose(engine, _socket);
         engine.OnSocketOpened();
     }
@@ -57,7 +60,7 @@ public sealed partial class ProactorSocket : IDisposable
     /// <summary>Wraps a connection accepted by a backend.</summary>
     internal ProactorSocket(ProactorEngine engine, Socket accepted)
     {
-        ObjectDisposedException.ThrowIf(engine.IsDisposed, engine);
+        engine.ThrowIfDisposed();
         Engine = engine;
         _socket = accepted;
         _connected = true;
@@ -238,6 +241,11 @@ public sealed partial class ProactorSocket : IDisposable
     {
         ValidateTimeout(timeout);
         ValidateAwaitable(OperationKind.Connect);
+        if (remoteEndPoint is DnsEndPoint dns)
+        {
+            return ConnectToNameAsync(dns, timeout, cancellationToken);
+        }
+
         SocketAddress address = SerializeRemote(remoteEndPoint);
         if (IsDatagram)
         {
@@ -430,6 +438,7 @@ public sealed partial class ProactorSocket : IDisposable
         try
         {
             _socket.Shutdown(how);
+            _disconnected = true;
         }
         catch (SocketException e) when (e.SocketErrorCode == SocketError.NotConnected && _connected)
         {
@@ -439,7 +448,11 @@ public sealed partial class ProactorSocket : IDisposable
     }
 
     /// <summary>Called when a connect of this socket succeeded.</summary>
-    internal void OnConnected() => _connected = true;
+    internal void OnConnected()
+    {
+        _connected = true;
+        _disconnected = false;
+    }
 
     /// <summary>
     /// Closes the socket. Every pending operation completes once with
@@ -492,21 +505,26 @@ public sealed partial class ProactorSocket : IDisposable
     internal SocketAddress SerializeRemote(EndPoint remoteEndPoint)
     {
         ArgumentNullException.ThrowIfNull(remoteEndPoint);
+        if (remoteEndPoint is UnixDomainSocketEndPoint unix)
+        {
+            return SerializeUnix(unix, nameof(remoteEndPoint));
+        }
+
         if (remoteEndPoint is not IPEndPoint ip)
         {
             throw new ArgumentException(
-                $"Only IPEndPoint is supported, not {remoteEndPoint.GetType().Name}; resolve names first.",
+                $"Only IPEndPoint, UnixDomainSocketEndPoint and DnsEndPoint are supported, not {remoteEndPoint.GetType().Name}.",
                 nameof(remoteEndPoint));
         }
 
-        if (ip.AddressFamily != AddressFamily)
+        if (ip.AddressFamily != AddressFamily && !IsDualModeFor(ip))
         {
             throw new ArgumentException(
                 $"The end point is {ip.AddressFamily} but the socket is {AddressFamily}.",
                 nameof(remoteEndPoint));
         }
 
-        return ip.Serialize();
+        return IsDualModeFor(ip) ? new IPEndPoint(ip.Address.MapToIPv6(), ip.Port).Serialize() : ip.Serialize();
     }
 
     private void Validate(OperationKind kind)
@@ -564,7 +582,13 @@ public sealed partial class ProactorSocket : IDisposable
         }
     }
 
-    private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(IsDisposed, this);
+    private void ThrowIfDisposed()
+    {
+        if (IsDisposed)
+        {
+            throw new ObjectDisposedException(nameof(ProactorSocket), $"The {nameof(ProactorSocket)} was disposed.");
+        }
+    }
 
     /// <inheritdoc/>
     public override string ToString() => $"ProactorSocket({Engine.Name})";

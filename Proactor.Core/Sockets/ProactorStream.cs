@@ -33,7 +33,7 @@ public sealed class ProactorStream : Stream
     public ProactorStream(ProactorSocket socket, bool ownsSocket = false)
     {
         ArgumentNullException.ThrowIfNull(socket);
-        ObjectDisposedException.ThrowIf(socket.IsDisposed, socket);
+        ObjectDisposedException.ThrowIf(socket.IsDisposed, typeof(ProactorSocket));
         if (socket.IsListening)
         {
             throw new ArgumentException("A listening socket carries no stream; wrap a connected socket (one returned by AcceptAsync or connected with ConnectAsync).", nameof(socket));

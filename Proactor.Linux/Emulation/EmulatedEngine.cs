@@ -74,7 +74,10 @@ internal sealed class EmulatedEngine<TDemux> : ProactorEngine where TDemux : str
         var engineSocket = new EmulatedSocket<TDemux>(this, socket);
         lock (_registrationLock)
         {
-            ObjectDisposedException.ThrowIf(_registrationsClosed, this);
+            if (_registrationsClosed)
+            {
+                ThrowDisposed();
+            }
             engineSocket.Key = _sockets.Add(engineSocket);
             try
             {

@@ -38,6 +38,7 @@ internal static partial class Interop
         internal const int ESHUTDOWN = 108;
         internal const int ETIMEDOUT = 110;
         internal const int ECONNREFUSED = 111;
+        internal const int ENOENT = 2;
         internal const int EHOSTDOWN = 112;
         internal const int EHOSTUNREACH = 113;
         internal const int EALREADY = 114;
@@ -78,6 +79,7 @@ internal static partial class Interop
             ENOTCONN => SocketError.NotConnected,
             ETIMEDOUT => SocketError.TimedOut,
             ECONNREFUSED => SocketError.ConnectionRefused,
+            ENOENT => SocketError.AddressNotAvailable, // a Unix socket path that does not exist, as .NET maps it
             EHOSTDOWN => SocketError.HostDown,
             EHOSTUNREACH => SocketError.HostUnreachable,
             EALREADY => SocketError.AlreadyInProgress,

@@ -134,7 +134,7 @@ internal sealed unsafe partial class IoUringEngine : ProactorEngine
             if (_registrationsClosed)
             {
                 engineSocket.ReleaseDescriptor(); // drops our handle reference; the caller disposes the socket
-                ObjectDisposedException.ThrowIf(true, this);
+                ThrowDisposed();
             }
 
             engineSocket.Key = _sockets.Add(engineSocket);

@@ -46,6 +46,8 @@ public sealed class SelectLimitTests
                 await client.ConnectAsync(listener.LocalEndPoint!).Timeout();
                 SocketException acceptError = await Expect.ThrowsAsync<SocketException>(() => accept.Timeout());
                 Assert.That(acceptError.SocketErrorCode, Is.EqualTo(SocketError.TooManyOpenSockets));
+                Assert.That(acceptError.Message, Does.Contain("FD_SETSIZE (1024)").And.Contain("BackendKind.Epoll"),
+                    "the same explanation as when a socket is created");
 
                 // The refused connection was closed, so the peer sees its end.
                 int n = await client.ReceiveAsync(new byte[1]).Timeout();

@@ -48,6 +48,11 @@ internal static unsafe class WindowsEndPoints
         AddressFamily family = socket.AddressFamily;
         var address = new SocketAddress(family, length);
         new ReadOnlySpan<byte>(buffer, length).CopyTo(address.Buffer.Span);
+        if (family == AddressFamily.Unix)
+        {
+            return UnixEndPoint(address);
+        }
+
         var endPoint = (IPEndPoint)new IPEndPoint(family == AddressFamily.InterNetworkV6 ? IPAddress.IPv6Any : IPAddress.Any, 0).Create(address);
 
         // Some stacks report an unbound socket as the wildcard with port 0 instead of failing.
@@ -55,4 +60,11 @@ internal static unsafe class WindowsEndPoints
             ? null
             : endPoint;
     }
+
+    /// <summary>A Unix domain address. An unnamed one (a connecting client's own) is an end point
+    /// with an empty path, not null, as <see cref="Socket.LocalEndPoint"/> reports it.</summary>
+    private static UnixDomainSocketEndPoint UnixEndPoint(SocketAddress address) =>
+        (UnixDomainSocketEndPoint)s_unixTemplate.Create(address);
+
+    private static readonly UnixDomainSocketEndPoint s_unixTemplate = new("x");
 }

@@ -120,7 +120,10 @@ internal sealed unsafe partial class IocpEngine : ProactorEngine
         nint handle = socket.SafeHandle.DangerousGetHandle();
         lock (_registrationLock)
         {
-            ObjectDisposedException.ThrowIf(_registrationsClosed, this);
+            if (_registrationsClosed)
+            {
+                ThrowDisposed();
+            }
 
             // A handle can be associated with one port, once; .NET never associates a socket with
             // its own port unless its async methods are used, which Proactor never does.

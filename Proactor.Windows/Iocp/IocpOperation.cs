@@ -326,7 +326,7 @@ internal sealed unsafe partial class IocpOperation : Operation
             // AcceptEx accepts into a socket made beforehand (WSA_FLAG_OVERLAPPED, as .NET creates them).
             try
             {
-                _acceptSocket = new Socket(family, SocketType.Stream, ProtocolType.Tcp);
+                _acceptSocket = new Socket(family, SocketType.Stream, family == AddressFamily.Unix ? ProtocolType.Unspecified : ProtocolType.Tcp);
             }
             catch (SocketException e)
             {
