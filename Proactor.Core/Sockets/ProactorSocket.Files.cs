@@ -21,7 +21,7 @@ public sealed partial class ProactorSocket
     /// <exception cref="UnauthorizedAccessException">The file cannot be read.</exception>
     /// <exception cref="InvalidOperationException">The socket is listening.</exception>
     /// <exception cref="ObjectDisposedException">The socket was disposed.</exception>
-    /// <exception cref="SocketException">A send failed (completes the returned task).</exception>
+    /// <exception cref="System.Net.Sockets.SocketException">A send failed (completes the returned task).</exception>
     public ValueTask<long> SendFileAsync(string path, CancellationToken cancellationToken = default) =>
         SendFileAsync(path, 0, -1, cancellationToken);
 
@@ -38,7 +38,7 @@ public sealed partial class ProactorSocket
     /// <exception cref="FileNotFoundException">The file does not exist (thrown at once).</exception>
     /// <exception cref="InvalidOperationException">The socket is listening.</exception>
     /// <exception cref="ObjectDisposedException">The socket was disposed.</exception>
-    /// <exception cref="SocketException">A send failed (completes the returned task).</exception>
+    /// <exception cref="System.Net.Sockets.SocketException">A send failed (completes the returned task).</exception>
     public ValueTask<long> SendFileAsync(string path, long offset, long count, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
@@ -70,7 +70,7 @@ public sealed partial class ProactorSocket
     /// negative (other than -1 for the count), or the range lies beyond the end of the file.</exception>
     /// <exception cref="ObjectDisposedException">The file was closed, or the socket disposed.</exception>
     /// <exception cref="InvalidOperationException">The socket is listening.</exception>
-    /// <exception cref="SocketException">A send failed (completes the returned task).</exception>
+    /// <exception cref="System.Net.Sockets.SocketException">A send failed (completes the returned task).</exception>
     public ValueTask<long> SendFileAsync(SafeFileHandle file, long offset, long count, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(file);
