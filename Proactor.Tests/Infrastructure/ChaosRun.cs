@@ -398,6 +398,11 @@ internal sealed class ChaosRun
     private void StartConnect(Random random)
     {
         ProactorSocket listener = Net.Listen(_engine);
+
+        // Read before the listener is published: once in the list, another thread's random close
+        // may end it between the getter's disposed check and getsockname (a null end point that
+        // is no engine's fault).
+        EndPoint? target = listener.LocalEndPoint;
         lock (_lock)
         {
             _listeners.Add(listener);
@@ -406,7 +411,6 @@ internal sealed class ChaosRun
         var client = new ProactorSocket(_engine, AddressFamily.InterNetwork);
         _everyClientSocket.Add(client);
         var pair = new PendingConnection(this, client, listener);
-        EndPoint? target = listener.LocalEndPoint;
         if (target is null)
         {
             // The engine's Dispose closed the listener under a socket object that is not marked
