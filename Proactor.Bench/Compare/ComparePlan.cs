@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Linq;
 using Proactor.Bench.Cli;
+using Proactor.Bench.Load;
 using Proactor.Bench.Servers;
 
 namespace Proactor.Bench.Compare;
@@ -64,6 +65,11 @@ internal sealed class ComparePlan
             return $"{server.Name} watches descriptors below FD_SETSIZE (1024) only; this workload needs {workload.ServerConnections} connections";
         }
 
+        if (workload.Mode == LoadMode.UnixPingPong && !ServesUnix(server))
+        {
+            return $"{server.Name} has no Unix listener (sockets and the awaiting Proactor servers have one)";
+        }
+
         if (DescriptorLimit is long limit && workload.ServerConnections + 256 > limit)
         {
             return $"needs {workload.ServerConnections} descriptors; RLIMIT_NOFILE is {limit} and could not be raised";
@@ -71,6 +77,10 @@ internal sealed class ComparePlan
 
         return null;
     }
+
+    /// <summary>The servers with a Unix listener beside their TCP one (<see cref="UnixEcho"/>).</summary>
+    public static bool ServesUnix(ServerSpec server) =>
+        server.Kind == ServerKind.Sockets || (server.Kind == ServerKind.Proactor && server.Dispatch != CompletionDispatch.Queue);
 
     public static ComparePlan Create(CompareOptions options, ServerCatalog.Catalog catalog, long? descriptorLimit)
     {
