@@ -19,8 +19,8 @@ internal enum OperationResult
 /// </summary>
 internal sealed class EngineStatistics
 {
-    private const int Kinds = 4;
-    private const int Results = 5;
+    private static readonly int Kinds = ProactorMetrics.KindNames.Length;
+    private static readonly int Results = ProactorMetrics.ResultNames.Length;
 
     private readonly long[] _started = new long[Kinds];
     private readonly long[] _completed = new long[Kinds * Results];

@@ -23,8 +23,9 @@ internal static class ProactorMetrics
     /// <summary>Tag values of <see cref="OperationResult"/>, indexed by its value.</summary>
     internal static readonly string[] ResultNames = ["success", "cancelled", "timed_out", "aborted", "error"];
 
-    /// <summary>Tag values of <see cref="OperationKind"/>, indexed by its value.</summary>
-    internal static readonly string[] KindNames = ["receive", "send", "accept", "connect"];
+    /// <summary>Tag values of <see cref="OperationKind"/>, indexed by its value: one per kind, so a
+    /// kind added to the enum must be named here too (the statistics arrays are sized from it).</summary>
+    internal static readonly string[] KindNames = ["receive", "send", "accept", "connect", "poll"];
 
     private static readonly Meter s_meter = new(MeterName);
     private static readonly Lock s_enginesLock = new();

@@ -15,6 +15,15 @@ namespace Proactor.Tests.Core;
 [NonParallelizable]
 public sealed class ObservabilityTests
 {
+    // The per-engine totals are arrays indexed by kind and result: a kind without its tag (the
+    // Reactor's Poll was once added without one) indexes past the end on the loop thread.
+    [Test]
+    public void Every_operation_kind_and_result_has_its_own_metric_tag()
+    {
+        Assert.That(ProactorMetrics.KindNames, Has.Length.EqualTo(Enum.GetValues<OperationKind>().Length).And.Unique);
+        Assert.That(ProactorMetrics.ResultNames, Has.Length.EqualTo(Enum.GetValues<OperationResult>().Length).And.Unique);
+    }
+
     [Test]
     public void The_loops_of_a_group_have_distinct_instance_names()
     {
