@@ -65,6 +65,11 @@ internal sealed class ComparePlan
             return $"{server.Name} watches descriptors below FD_SETSIZE (1024) only; this workload needs {workload.ServerConnections} connections";
         }
 
+        if (workload.Mode == LoadMode.UdpPingPong && !ServesUdp(server))
+        {
+            return $"{server.Name} has no UDP echo (its datagrams would be refused, not measured)";
+        }
+
         if (workload.Mode == LoadMode.UnixPingPong && !ServesUnix(server))
         {
             return $"{server.Name} has no Unix listener (sockets and the awaiting Proactor servers have one)";
@@ -77,6 +82,12 @@ internal sealed class ComparePlan
 
         return null;
     }
+
+    /// <summary>The servers with a UDP echo beside their TCP listener (<see cref="UdpEcho"/>): not the
+    /// Reactor's nor the queue-driven one. An external server is given the benefit of the doubt.</summary>
+    public static bool ServesUdp(ServerSpec server) =>
+        server.Kind is ServerKind.Sockets or ServerKind.Blocking or ServerKind.External ||
+        (server.Kind == ServerKind.Proactor && server.Dispatch != CompletionDispatch.Queue);
 
     /// <summary>The servers with a Unix listener beside their TCP one (<see cref="UnixEcho"/>).</summary>
     public static bool ServesUnix(ServerSpec server) =>

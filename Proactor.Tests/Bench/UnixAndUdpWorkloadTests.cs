@@ -103,6 +103,21 @@ public sealed class UnixAndUdpWorkloadTests
     }
 
     [Test]
+    public void Servers_without_a_udp_echo_skip_the_udp_workloads()
+    {
+        ServerCatalog.Catalog catalog = ServerCatalog.Discover();
+        ServerSpec Named(string name) => catalog.Servers.Single(s => s.Name == name);
+        Assert.Multiple(() =>
+        {
+            Assert.That(ComparePlan.ServesUdp(ServerCatalog.Sockets), Is.True);
+            Assert.That(ComparePlan.ServesUdp(ServerCatalog.Blocking), Is.True);
+            Assert.That(ComparePlan.ServesUdp(Named("epoll-et")), Is.True);
+            Assert.That(ComparePlan.ServesUdp(Named("epoll-et/queue")), Is.False, "the queue-driven server starts no UDP echo");
+            Assert.That(ComparePlan.ServesUdp(Named("reactor/epoll-et")), Is.False, "the Reactor server starts no UDP echo");
+        });
+    }
+
+    [Test]
     public void The_default_profile_has_unix_and_udp_ping_pongs()
     {
         var workloads = WorkloadCatalog.For(Proactor.Bench.Cli.RunProfile.Default, []);
