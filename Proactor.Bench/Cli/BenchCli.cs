@@ -5,6 +5,7 @@ using System.Net.Sockets;
 using System.Threading;
 using System.Threading.Tasks;
 using Proactor.Bench.Compare;
+using Proactor.Bench.Http;
 using Proactor.Bench.Idle;
 using Proactor.Bench.Load;
 using Proactor.Bench.Micro;
@@ -60,6 +61,13 @@ internal static class BenchCli
                 .WithExample("micro", "Socket", "--job", "short");
             config.AddCommand<TimersCli>("timers")
                 .WithDescription("How late the engines' deadlines fire (percentiles, interleaved rounds)");
+            config.AddCommand<HttpCli>("http")
+                .WithDescription("Kestrel on its Sockets transport vs Kestrel on Proactor under wrk (plaintext, pipelined, JSON), in interleaved rounds")
+                .WithExample("http", "--rounds", "3", "--duration", "10s")
+                .WithExample("http", "--servers", "sockets,proactor", "--workloads", "plaintext");
+            config.AddCommand<HttpServeCli>("http-serve")
+                .WithDescription("One Kestrel server with the plaintext and JSON endpoints (the process http starts; stops when stdin closes)")
+                .IsHidden();
             config.AddCommand<LoadGenCli>("loadgen")
                 .WithDescription("The load generator's own process (reads requests from stdin)")
                 .IsHidden();
@@ -96,6 +104,8 @@ internal static class BenchCli
         ["idle"] = typeof(IdleSettings),
         ["timers"] = typeof(TimersSettings),
         ["loadgen"] = typeof(LoadGenSettings),
+        ["http"] = typeof(HttpSettings),
+        ["http-serve"] = typeof(HttpServeSettings),
     };
 
     /// <summary>
@@ -257,6 +267,26 @@ internal static class BenchCli
     {
         public override Task<int> ExecuteAsync(CommandContext context, TimersSettings settings, CancellationToken cancellationToken) =>
             TimersCommand.RunAsync(settings);
+    }
+
+    private sealed class HttpCli : AsyncCommand<HttpSettings>
+    {
+        public override async Task<int> ExecuteAsync(CommandContext context, HttpSettings settings, CancellationToken cancellationToken)
+        {
+            using var cancel = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            Console.CancelKeyPress += (_, e) =>
+            {
+                e.Cancel = true;
+                cancel.Cancel();
+            };
+            return await HttpCommand.RunAsync(settings, AnsiConsole.Console, cancel.Token);
+        }
+    }
+
+    private sealed class HttpServeCli : AsyncCommand<HttpServeSettings>
+    {
+        public override Task<int> ExecuteAsync(CommandContext context, HttpServeSettings settings, CancellationToken cancellationToken) =>
+            HttpServeCommand.RunAsync(settings.ToConfig());
     }
 
     private sealed class LoadGenCli : AsyncCommand<LoadGenSettings>

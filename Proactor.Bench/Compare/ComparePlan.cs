@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Linq;
 using Proactor.Bench.Cli;
+using Proactor.Bench.Load;
 using Proactor.Bench.Servers;
 
 namespace Proactor.Bench.Compare;
@@ -64,6 +65,16 @@ internal sealed class ComparePlan
             return $"{server.Name} watches descriptors below FD_SETSIZE (1024) only; this workload needs {workload.ServerConnections} connections";
         }
 
+        if (workload.Mode == LoadMode.UdpPingPong && !ServesUdp(server))
+        {
+            return $"{server.Name} has no UDP echo (its datagrams would be refused, not measured)";
+        }
+
+        if (workload.Mode == LoadMode.UnixPingPong && !ServesUnix(server))
+        {
+            return $"{server.Name} has no Unix listener (sockets and the awaiting Proactor servers have one)";
+        }
+
         if (DescriptorLimit is long limit && workload.ServerConnections + 256 > limit)
         {
             return $"needs {workload.ServerConnections} descriptors; RLIMIT_NOFILE is {limit} and could not be raised";
@@ -71,6 +82,16 @@ internal sealed class ComparePlan
 
         return null;
     }
+
+    /// <summary>The servers with a UDP echo beside their TCP listener (<see cref="UdpEcho"/>): not the
+    /// Reactor's nor the queue-driven one. An external server is given the benefit of the doubt.</summary>
+    public static bool ServesUdp(ServerSpec server) =>
+        server.Kind is ServerKind.Sockets or ServerKind.Blocking or ServerKind.External ||
+        (server.Kind == ServerKind.Proactor && server.Dispatch != CompletionDispatch.Queue);
+
+    /// <summary>The servers with a Unix listener beside their TCP one (<see cref="UnixEcho"/>).</summary>
+    public static bool ServesUnix(ServerSpec server) =>
+        server.Kind == ServerKind.Sockets || (server.Kind == ServerKind.Proactor && server.Dispatch != CompletionDispatch.Queue);
 
     public static ComparePlan Create(CompareOptions options, ServerCatalog.Catalog catalog, long? descriptorLimit)
     {

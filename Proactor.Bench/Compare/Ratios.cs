@@ -28,31 +28,35 @@ internal static class Ratios
                     continue;
                 }
 
-                var rates = new List<double>();
-                var cpus = new List<double>();
-                foreach (RoundResult round in m.GoodRounds)
-                {
-                    if (!baseRounds.TryGetValue(round.Round, out Load.LoadResult? b))
-                    {
-                        continue;
-                    }
-
-                    if (b.MessagesPerSecond > 0)
-                    {
-                        rates.Add(round.Result.MessagesPerSecond / b.MessagesPerSecond);
-                    }
-
-                    if (b.ServerCpuUsPerMessage is > 0 && round.Result.ServerCpuUsPerMessage is { } cpu)
-                    {
-                        cpus.Add(cpu / b.ServerCpuUsPerMessage.Value);
-                    }
-                }
-
-                m.RatioMessagesPerSecondSpread = Spread.Of(rates);
-                m.RatioCpuPerMessageSpread = Spread.Of(cpus);
+                var rounds = m.GoodRounds.ToList();
+                m.RatioMessagesPerSecondSpread = PerRound(
+                    rounds.Select(r => (r.Round, (double?)r.Result.MessagesPerSecond)),
+                    baseRounds.ToDictionary(b => b.Key, b => (double?)b.Value.MessagesPerSecond));
+                m.RatioCpuPerMessageSpread = PerRound(
+                    rounds.Select(r => (r.Round, r.Result.ServerCpuUsPerMessage)),
+                    baseRounds.ToDictionary(b => b.Key, b => b.Value.ServerCpuUsPerMessage));
                 m.RatioMessagesPerSecond = m.RatioMessagesPerSecondSpread?.Median;
                 m.RatioCpuPerMessage = m.RatioCpuPerMessageSpread?.Median;
             }
         }
+    }
+
+    /// <summary>
+    /// Each round's figure over the baseline's figure of the same round, summarized as a spread
+    /// (its median is the reported ratio). Rounds the baseline lacks, or where either side has no
+    /// figure or the baseline's is not positive, give no ratio.
+    /// </summary>
+    public static Spread? PerRound(IEnumerable<(int Round, double? Value)> figures, IReadOnlyDictionary<int, double?> baseline)
+    {
+        var ratios = new List<double>();
+        foreach ((int round, double? value) in figures)
+        {
+            if (value is { } v && baseline.TryGetValue(round, out double? b) && b is > 0)
+            {
+                ratios.Add(v / b.Value);
+            }
+        }
+
+        return Spread.Of(ratios);
     }
 }

@@ -77,6 +77,16 @@ internal static class WorkloadCatalog
         Description = $"{Bytes(size)} UDP ping-pong, {sockets} socket{(sockets == 1 ? "" : "s")} (one datagram in flight each)",
     };
 
+    public static Workload UnixPingPong(int connections, int size = 64) => new()
+    {
+        Name = Name("unix-pingpong", connections, size, 1),
+        Mode = LoadMode.UnixPingPong,
+        Connections = connections,
+        MessageSize = size,
+        InFlight = 1,
+        Description = $"{Bytes(size)} ping-pong over Unix domain stream sockets, {connections} connection{(connections == 1 ? "" : "s")}",
+    };
+
     public static Workload Churn(int concurrency = 16) => new()
     {
         Name = concurrency == 16 ? "churn" : $"churn-{concurrency}",
@@ -115,10 +125,11 @@ internal static class WorkloadCatalog
                     Stream(), Stream(4),
                     Churn(), Churn(64),
                     UdpPingPong(1), UdpPingPong(64),
+                    UnixPingPong(1), UnixPingPong(64),
                 ]);
                 break;
             default:
-                list.AddRange([PingPong(1), PingPong(64), PingPong(1000), PingPong(64, 4096), Stream(), Churn(), UdpPingPong(1), UdpPingPong(64)]);
+                list.AddRange([PingPong(1), PingPong(64), PingPong(1000), PingPong(64, 4096), Stream(), Churn(), UdpPingPong(1), UdpPingPong(64), UnixPingPong(1), UnixPingPong(64)]);
                 break;
         }
 

@@ -8,89 +8,39 @@ using System.Text;
 using System.Threading;
 using System.Threading.Tasks;
 using Proactor.Bench.Cli;
+using Proactor.Bench.Compare;
 using Proactor.Bench.Os;
+using Spectre.Console;
 
 namespace Proactor.Bench.Http;
 
 /// <summary>
 /// <c>http</c>: Kestrel on its Sockets transport versus Kestrel on Proactor, driven by wrk on
 /// TechEmpower's plaintext (with and without pipelining) and JSON endpoints. Every server runs as
-/// its own process pinned to the server's CPUs, wrk to the others; rounds are interleaved (each
-/// round runs every server once per workload, in a rotated order) so drift of a busy machine
-/// spreads over all of them, and the report gives the median and the spread of the rounds.
+/// its own process pinned to the server's CPUs, wrk to the others; rounds are interleaved as the
+/// comparison runner's (<see cref="RoundSchedule"/>), and the table gives each figure as the median
+/// of the rounds with their min–max, ratios against Sockets taken round by round (<see cref="HttpReport"/>).
 /// </summary>
 internal static class HttpCommand
 {
-    public const string Usage = """
-          http [--rounds N] [--duration T] [--warmup T] [--connections N] [--pipeline D]
-               [--servers a,b] [--workloads plaintext,pipelined,json] [--wrk PATH] [--no-pin] [--out DIR]
-                                                Kestrel on Sockets vs Kestrel on Proactor under wrk
-                                                (servers: sockets, proactor, proactor-inline, proactor-epoll-inline)
-        """;
-
-    private sealed record Workload(string Name, string Path, bool Pipelined);
-
-    private static readonly Workload[] s_workloads =
+    public static async Task<int> RunAsync(HttpSettings settings, IAnsiConsole console, CancellationToken cancellationToken)
     {
-        new("plaintext", "/plaintext", false),
-        new("pipelined", "/plaintext", true),
-        new("json", "/json", false),
-    };
+        int rounds = settings.RoundsValue, connections = settings.ConnectionsValue, pipeline = settings.PipelineValue;
+        TimeSpan duration = settings.DurationValue, warmup = settings.WarmupValue;
+        IReadOnlyList<HttpServerConfig> servers = settings.ServersValue;
+        IReadOnlyList<HttpWorkload> workloads = settings.WorkloadsValue;
 
-    private sealed record Sample(WrkResult Wrk, double? CpuMicrosecondsPerRequest);
-
-    public static async Task<int> RunAsync(string[] args, CancellationToken cancellationToken)
-    {
-        int rounds = 3, connections = 64, pipeline = 16;
-        TimeSpan duration = TimeSpan.FromSeconds(10), warmup = TimeSpan.FromSeconds(3);
-        string? wrkPath = null, outDir = "results";
-        bool pin = true;
-        IReadOnlyList<HttpServerConfig> servers = HttpServerConfig.Catalog;
-        IReadOnlyList<Workload> workloads = s_workloads;
-        for (int i = 0; i < args.Length; i++)
-        {
-            string Value() => i + 1 < args.Length ? args[++i] : throw new UsageException($"{args[i]} needs a value");
-            switch (args[i])
-            {
-                case "--help" or "-h":
-                    Console.Out.WriteLine(Usage);
-                    return 0;
-                case "--rounds": rounds = PositiveInt(Value(), "--rounds"); break;
-                case "--duration": duration = Duration(Value(), "--duration"); break;
-                case "--warmup": warmup = Duration(Value(), "--warmup"); break;
-                case "--connections": connections = PositiveInt(Value(), "--connections"); break;
-                case "--pipeline": pipeline = PositiveInt(Value(), "--pipeline"); break;
-                case "--wrk": wrkPath = Value(); break;
-                case "--out": outDir = Value(); break;
-                case "--no-pin": pin = false; break;
-                case "--servers":
-                    string[] names = Value().Split(',', StringSplitOptions.RemoveEmptyEntries);
-                    servers = names.Select(n => HttpServerConfig.Catalog.FirstOrDefault(c => c.Name == n)
-                        ?? throw new UsageException($"unknown server '{n}'; servers: {string.Join(", ", HttpServerConfig.Catalog.Select(c => c.Name))}")).ToList();
-                    break;
-                case "--workloads":
-                    string[] wanted = Value().Split(',', StringSplitOptions.RemoveEmptyEntries);
-                    workloads = wanted.Select(n => s_workloads.FirstOrDefault(w => w.Name == n)
-                        ?? throw new UsageException($"unknown workload '{n}'; workloads: plaintext, pipelined, json")).ToList();
-                    break;
-                default: throw new UsageException($"unknown option '{args[i]}' for http");
-            }
-        }
-
-        if (rounds < 3)
-        {
-            throw new UsageException("--rounds must be at least 3: the report gives a median and a spread.");
-        }
-
-        string wrk = Wrk.Locate(wrkPath) ?? throw new InvalidOperationException(Wrk.InstallHint);
-        (int[] Server, int[] Load)? split = pin ? CpuAffinity.Split() : null;
+        // Checked before any server starts: the user learns at once what to install.
+        string wrk = Wrk.Locate(settings.Wrk) ?? throw new InvalidOperationException(Wrk.InstallHint);
+        (int[] Server, int[] Load)? split = settings.NoPin ? null : CpuAffinity.Split();
         string script = Path.Combine(Path.GetTempPath(), $"proactor-wrk-pipeline-{Environment.ProcessId}.lua");
         await File.WriteAllTextAsync(script, Wrk.PipelineScript, cancellationToken);
-        Console.Out.WriteLine($"wrk: {wrk}; server {CpuAffinity.Describe(split?.Server)}, wrk {CpuAffinity.Describe(split?.Load)}; " +
-            $"{rounds} rounds x {duration.TotalSeconds:F0}s (+{warmup.TotalSeconds:F0}s warm-up), {connections} connections, pipeline depth {pipeline}");
+        string setup = $"wrk: {wrk}; server {CpuAffinity.Describe(split?.Server)}, wrk {CpuAffinity.Describe(split?.Load)}; " +
+            $"{rounds} interleaved rounds x {duration.TotalSeconds:0.#} s (+{warmup.TotalSeconds:0.#} s warm-up each), {connections} connections, pipeline depth {pipeline}";
+        console.WriteLine(setup);
 
         var running = new List<(HttpServerConfig Config, Process Process, int Port)>();
-        var samples = new Dictionary<(string Server, string Workload), List<Sample>>();
+        var samples = workloads.ToDictionary(w => w.Name, _ => new Dictionary<string, List<HttpSample>>());
         try
         {
             foreach (HttpServerConfig config in servers)
@@ -98,41 +48,38 @@ internal static class HttpCommand
                 running.Add(await StartServerAsync(config, split?.Server, cancellationToken));
             }
 
-            for (int round = 0; round < rounds; round++)
+            foreach ((int round, var (config, process, port)) in RoundSchedule.Order(running, rounds))
             {
-                foreach (Workload workload in workloads)
+                foreach (HttpWorkload workload in workloads)
                 {
-                    // Rotate the order each round: no server always goes first (or right after another's load).
-                    for (int k = 0; k < running.Count; k++)
+                    var url = new Uri($"http://127.0.0.1:{port}{workload.Path}");
+                    string? useScript = workload.Pipelined ? script : null;
+                    if (warmup > TimeSpan.Zero)
                     {
-                        var (config, process, port) = running[(k + round) % running.Count];
-                        var url = new Uri($"http://127.0.0.1:{port}{workload.Path}");
-                        string? useScript = workload.Pipelined ? script : null;
-                        if (warmup > TimeSpan.Zero)
-                        {
-                            await Wrk.RunAsync(wrk, url, connections, warmup, useScript, pipeline, split?.Load, cancellationToken);
-                        }
-
-                        TimeSpan? cpuBefore = ProcessCpuTime.Read(process.Id);
-                        WrkResult result = await Wrk.RunAsync(wrk, url, connections, duration, useScript, pipeline, split?.Load, cancellationToken);
-                        TimeSpan? cpuAfter = ProcessCpuTime.Read(process.Id);
-                        double? cpuPerRequest = cpuBefore is { } b && cpuAfter is { } a && result.Requests > 0
-                            ? (a - b).TotalMicroseconds / result.Requests
-                            : null;
-                        if (result.Errors > 0 || result.Non2xx > 0)
-                        {
-                            Console.Error.WriteLine($"warning: {config.Name} {workload.Name}: {result.Errors} socket errors, {result.Non2xx} non-2xx responses");
-                        }
-
-                        Console.Out.WriteLine($"round {round + 1} {workload.Name,-10} {config.Name,-22} {result.RequestsPerSecond,12:F0} req/s  p99 {result.P99Milliseconds,8:F2} ms  " +
-                            (cpuPerRequest is { } c ? $"{c,7:F2} µs CPU/req" : "CPU n/a"));
-                        if (!samples.TryGetValue((config.Name, workload.Name), out List<Sample>? list))
-                        {
-                            samples[(config.Name, workload.Name)] = list = new List<Sample>();
-                        }
-
-                        list.Add(new Sample(result, cpuPerRequest));
+                        await Wrk.RunAsync(wrk, url, connections, warmup, useScript, pipeline, split?.Load, cancellationToken);
                     }
+
+                    TimeSpan? cpuBefore = ProcessCpuTime.Read(process.Id);
+                    WrkResult result = await Wrk.RunAsync(wrk, url, connections, duration, useScript, pipeline, split?.Load, cancellationToken);
+                    TimeSpan? cpuAfter = ProcessCpuTime.Read(process.Id);
+                    double? cpuPerRequest = cpuBefore is { } b && cpuAfter is { } a && result.Requests > 0
+                        ? (a - b).TotalMicroseconds / result.Requests
+                        : null;
+                    if (result.Errors > 0 || result.Non2xx > 0)
+                    {
+                        console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"warning: {config.Name} {workload.Name}: {result.Errors} socket errors, {result.Non2xx} non-2xx responses"));
+                    }
+
+                    string cpuText = cpuPerRequest is { } c ? string.Create(CultureInfo.InvariantCulture, $"{c,7:F2} µs CPU/req") : "CPU n/a";
+                    console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                        $"round {round + 1} {workload.Name,-10} {config.Name,-22} {result.RequestsPerSecond,12:F0} req/s  p99 {result.P99Milliseconds,8:F2} ms  {cpuText}"));
+                    Dictionary<string, List<HttpSample>> cell = samples[workload.Name];
+                    if (!cell.TryGetValue(config.Name, out List<HttpSample>? list))
+                    {
+                        cell[config.Name] = list = [];
+                    }
+
+                    list.Add(new HttpSample(round, result, cpuPerRequest));
                 }
             }
         }
@@ -146,82 +93,35 @@ internal static class HttpCommand
             File.Delete(script);
         }
 
-        string report = Report(servers, workloads, samples, rounds, duration, connections, pipeline, split);
-        Console.Out.WriteLine();
-        Console.Out.WriteLine(report);
-        Directory.CreateDirectory(outDir!);
-        string file = Path.Combine(outDir!, $"http-{DateTime.UtcNow:yyyyMMdd-HHmmss}.md");
-        await File.WriteAllTextAsync(file, report, cancellationToken);
-        Console.Out.WriteLine($"report: {file}");
-        return 0;
-    }
-
-    private static string Report(IReadOnlyList<HttpServerConfig> servers, IReadOnlyList<Workload> workloads, Dictionary<(string, string), List<Sample>> samples,
-        int rounds, TimeSpan duration, int connections, int pipeline, (int[] Server, int[] Load)? split)
-    {
-        var text = new StringBuilder();
-        text.AppendLine(CultureInfo.InvariantCulture, $"# Kestrel: Sockets vs Proactor under wrk");
-        text.AppendLine();
-        text.AppendLine(CultureInfo.InvariantCulture, $"{rounds} interleaved rounds of {duration.TotalSeconds:F0} s, {connections} connections, pipelined depth {pipeline}; " +
-            $"server {CpuAffinity.Describe(split?.Server)}, wrk {CpuAffinity.Describe(split?.Load)}. Median of the rounds; spread = (max - min) / median.");
-        foreach (Workload workload in workloads)
+        var report = new StringBuilder();
+        report.AppendLine("# Kestrel: Sockets vs Proactor under wrk");
+        report.AppendLine();
+        report.AppendLine(setup + ".");
+        report.AppendLine("Each figure: the median of the rounds (min–max). Ratios: the median of the per-round ratios against sockets in the same round; " +
+            "≈: the rounds disagree which side of 1.0 the ratio is on.");
+        foreach (HttpWorkload workload in workloads)
         {
-            text.AppendLine();
-            text.AppendLine(CultureInfo.InvariantCulture, $"## {workload.Name}");
-            text.AppendLine();
-            text.AppendLine("| server | req/s | spread | p99 ms | spread | CPU µs/req | spread | req/s vs sockets | CPU/req vs sockets |");
-            text.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
-            double? baseRate = null, baseCpu = null;
-            if (samples.TryGetValue(("sockets", workload.Name), out List<Sample>? baseline))
+            List<HttpRow> rows = HttpReport.Rows(servers.Select(s => s.Name), samples[workload.Name]);
+            var table = new Table().Title(Markup.Escape($"{workload.Name} ({workload.Path}{(workload.Pipelined ? $", pipelined x{pipeline}" : "")})"));
+            table.AddColumns(HttpReport.Columns.Select(Markup.Escape).ToArray());
+            foreach (HttpRow row in rows)
             {
-                baseRate = Median(baseline.Select(s => s.Wrk.RequestsPerSecond));
-                baseCpu = baseline.All(s => s.CpuMicrosecondsPerRequest is not null) ? Median(baseline.Select(s => s.CpuMicrosecondsPerRequest!.Value)) : null;
+                table.AddRow(row.Cells().Select(Markup.Escape).ToArray());
             }
 
-            foreach (HttpServerConfig server in servers)
-            {
-                if (!samples.TryGetValue((server.Name, workload.Name), out List<Sample>? list))
-                {
-                    continue;
-                }
-
-                double rate = Median(list.Select(s => s.Wrk.RequestsPerSecond));
-                double p99 = Median(list.Select(s => s.Wrk.P99Milliseconds));
-                bool hasCpu = list.All(s => s.CpuMicrosecondsPerRequest is not null);
-                double cpu = hasCpu ? Median(list.Select(s => s.CpuMicrosecondsPerRequest!.Value)) : double.NaN;
-                text.AppendLine(CultureInfo.InvariantCulture,
-                    $"| {server.Name} | {rate:F0} | {Spread(list.Select(s => s.Wrk.RequestsPerSecond))} | {p99:F2} | {Spread(list.Select(s => s.Wrk.P99Milliseconds))} | " +
-                    $"{(hasCpu ? cpu.ToString("F2", CultureInfo.InvariantCulture) : "n/a")} | {(hasCpu ? Spread(list.Select(s => s.CpuMicrosecondsPerRequest!.Value)) : "")} | " +
-                    $"{(baseRate is { } br ? (rate / br).ToString("F2", CultureInfo.InvariantCulture) + "×" : "")} | " +
-                    $"{(baseCpu is { } bc && hasCpu ? (cpu / bc).ToString("F2", CultureInfo.InvariantCulture) + "×" : "")} |");
-            }
+            console.Write(table);
+            report.AppendLine();
+            report.AppendLine(CultureInfo.InvariantCulture, $"## {workload.Name}");
+            report.AppendLine();
+            report.Append(HttpReport.Markdown(rows));
         }
 
-        return text.ToString();
+        Directory.CreateDirectory(settings.Out);
+        string file = Path.Combine(settings.Out, $"http-{DateTime.UtcNow:yyyyMMdd-HHmmss}.md");
+        await File.WriteAllTextAsync(file, report.ToString(), cancellationToken);
+        console.WriteLine("report: " + file);
+        return 0;
     }
-
-    private static double Median(IEnumerable<double> values)
-    {
-        double[] sorted = values.OrderBy(v => v).ToArray();
-        return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[(sorted.Length / 2) - 1] + sorted[sorted.Length / 2]) / 2;
-    }
-
-    private static string Spread(IEnumerable<double> values)
-    {
-        double[] v = values.ToArray();
-        double median = Median(v);
-        return median == 0 ? "" : ((v.Max() - v.Min()) / median * 100).ToString("F1", CultureInfo.InvariantCulture) + "%";
-    }
-
-    private static TimeSpan Duration(string value, string option) =>
-        Values.TryParseDuration(value, out TimeSpan d) && d >= TimeSpan.Zero
-            ? d
-            : throw new UsageException($"{option} needs a duration (e.g. 10, 1.5s, 500ms), not '{value}'");
-
-    private static int PositiveInt(string value, string option) =>
-        int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out int n) && n > 0
-            ? n
-            : throw new UsageException($"{option} must be a positive integer, not '{value}'");
 
     private static async Task<(HttpServerConfig, Process, int)> StartServerAsync(HttpServerConfig config, int[]? cpus, CancellationToken cancellationToken)
     {

@@ -12,7 +12,6 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using Proactor.Bench.Cli;
 
 namespace Proactor.Bench.Http;
 
@@ -26,9 +25,8 @@ internal static class HttpServeCommand
 
     private static readonly byte[] s_plaintext = Encoding.ASCII.GetBytes("Hello, World!");
 
-    public static async Task<int> RunAsync(string[] args)
+    public static async Task<int> RunAsync(HttpServerConfig config)
     {
-        HttpServerConfig config = HttpServerConfig.Parse(args);
         WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         if (config.Transport == "proactor")

@@ -1,7 +1,6 @@
 using System;
 using System.Collections.Generic;
 using System.Globalization;
-using Proactor.Bench.Cli;
 
 namespace Proactor.Bench.Http;
 
@@ -23,28 +22,4 @@ internal sealed record HttpServerConfig(string Name, string Transport, BackendKi
         "--dispatch", Dispatch.ToString(), "--loops", Loops.ToString(CultureInfo.InvariantCulture),
         "--port", Port.ToString(CultureInfo.InvariantCulture),
     };
-
-    public static HttpServerConfig Parse(string[] args)
-    {
-        var config = new HttpServerConfig("proactor", "proactor", BackendKind.Default, CompletionDispatch.ThreadPool, 0);
-        for (int i = 0; i < args.Length; i++)
-        {
-            string Value() => i + 1 < args.Length ? args[++i] : throw new UsageException($"{args[i]} needs a value");
-            config = args[i] switch
-            {
-                "--name" => config with { Name = Value() },
-                "--transport" => config with { Transport = Transport(Value()) },
-                "--backend" => config with { Backend = Enum.TryParse(Value(), true, out BackendKind b) ? b : throw new UsageException($"unknown backend '{args[i]}'") },
-                "--dispatch" => config with { Dispatch = Enum.TryParse(Value(), true, out CompletionDispatch d) ? d : throw new UsageException($"unknown dispatch '{args[i]}'") },
-                "--loops" => config with { Loops = int.TryParse(Value(), CultureInfo.InvariantCulture, out int n) && n >= 0 ? n : throw new UsageException("--loops is a count (0: one per core)") },
-                "--port" => config with { Port = int.TryParse(Value(), CultureInfo.InvariantCulture, out int p) && p is >= 0 and <= 65535 ? p : throw new UsageException("--port is 0-65535") },
-                _ => throw new UsageException($"unknown option '{args[i]}' for http-serve"),
-            };
-        }
-
-        return config;
-
-        static string Transport(string value) =>
-            value is "sockets" or "proactor" ? value : throw new UsageException($"--transport is sockets or proactor, not '{value}'");
-    }
 }

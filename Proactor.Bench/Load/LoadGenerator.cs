@@ -41,6 +41,10 @@ internal sealed partial class LoadGenerator
     private int _nextEngine;
     private readonly CancellationTokenSource _abort = new();
     private IPEndPoint _endPoint = null!;
+
+    /// <summary>What the stream connections connect to: <see cref="_endPoint"/>, or for the Unix
+    /// ping-pong the server's Unix listener derived from the same port.</summary>
+    private EndPoint _target = null!;
     private long _errors;
     private int _phase;
 
@@ -119,6 +123,7 @@ internal sealed partial class LoadGenerator
         try
         {
             _endPoint = await ResolveAsync(_request.Host, _request.Port);
+            _target = _request.Mode == LoadMode.UnixPingPong ? Servers.UnixEcho.EndPointFor(_request.Port) : _endPoint;
             if (_request.Idle > 0)
             {
                 await OpenManyAsync(_request.Idle);
@@ -307,11 +312,15 @@ internal sealed partial class LoadGenerator
     private async Task<ProactorSocket> ConnectAsync(CancellationToken cancellationToken)
     {
         ProactorEngine engine = _engines[(int)((uint)Interlocked.Increment(ref _nextEngine) % (uint)_engines.Count)];
-        var socket = new ProactorSocket(engine, _endPoint.AddressFamily);
+        var socket = new ProactorSocket(engine, _target.AddressFamily);
         try
         {
-            socket.NoDelay = true;
-            await socket.ConnectAsync(_endPoint, cancellationToken);
+            if (_target.AddressFamily != AddressFamily.Unix)
+            {
+                socket.NoDelay = true;
+            }
+
+            await socket.ConnectAsync(_target, cancellationToken);
             _open.TryAdd(socket, 0);
             return socket;
         }
@@ -338,11 +347,11 @@ internal sealed partial class LoadGenerator
         }
         catch (OperationCanceledException) when (!_abort.IsCancellationRequested)
         {
-            throw new TimeoutException($"opening {count} connections to {_endPoint} took longer than 30 s ({_open.Count} open)");
+            throw new TimeoutException($"opening {count} connections to {_target} took longer than 30 s ({_open.Count} open)");
         }
         catch (SocketException e)
         {
-            throw new InvalidOperationException($"could not connect to {_endPoint} ({_open.Count} connections open): {e.SocketErrorCode}: {e.Message}", e);
+            throw new InvalidOperationException($"could not connect to {_target} ({_open.Count} connections open): {e.SocketErrorCode}: {e.Message}", e);
         }
 
         return [.. sockets];

@@ -16,4 +16,8 @@ internal enum LoadMode
 
     /// <summary>UDP datagrams to the server's port, one in flight per socket, each echoed back.</summary>
     UdpPingPong,
+
+    /// <summary>Ping-pong as <see cref="PingPong"/>, over Unix domain stream sockets: the server's
+    /// Unix listener at <c>UnixEcho.PathFor(port)</c>.</summary>
+    UnixPingPong,
 }

@@ -20,6 +20,7 @@ internal sealed partial class ProactorEchoServer : IEchoServer
     private readonly ProactorSocket? _listener;
     private readonly GroupListener? _groupListener;
     private readonly IDisposable? _udp;
+    private readonly IDisposable? _unix;
     private readonly CancellationTokenSource _stop = new();
 
     public ProactorEchoServer(EngineOptions options, IPEndPoint endPoint, int loops = 0, AcceptDistribution distribution = AcceptDistribution.RoundRobin)
@@ -34,6 +35,7 @@ internal sealed partial class ProactorEchoServer : IEchoServer
                 Name = $"Proactor {_group.Engines[0].Name} x{loops} loops ({distribution.ToString().ToLowerInvariant()}), dispatch {options.Dispatch.ToString().ToLowerInvariant()}";
                 _ = AcceptLoopAsync(_groupListener!.AcceptAsync);
                 _udp = UdpEcho.TryStart(() => UdpEcho.StartProactor(_group.Engines[0], EndPoint));
+                _unix = StartUnix(_group.Engines[0]);
                 return;
             }
 
@@ -49,6 +51,7 @@ internal sealed partial class ProactorEchoServer : IEchoServer
             {
                 _ = AcceptLoopAsync(_listener!.AcceptAsync);
                 _udp = UdpEcho.TryStart(() => UdpEcho.StartProactor(_engine, EndPoint)); // a queue engine has no awaitable UDP echo
+                _unix = StartUnix(_engine);
             }
         }
         catch
@@ -59,6 +62,15 @@ internal sealed partial class ProactorEchoServer : IEchoServer
     }
 
     public IPEndPoint EndPoint { get; } = null!;
+
+    /// <summary>The same echo on a Unix listener (on the group's first engine: the workload
+    /// compares the transport, not the spreading of connections).</summary>
+    private IDisposable? StartUnix(ProactorEngine engine) => UnixEcho.TryStart(EndPoint.Port, endPoint =>
+    {
+        ProactorSocket listener = ProactorSocket.CreateListener(engine, endPoint, EchoSettings.Backlog);
+        _ = AcceptLoopAsync(listener.AcceptAsync);
+        return listener;
+    });
 
     public string Name { get; } = "";
 
@@ -103,7 +115,11 @@ internal sealed partial class ProactorEchoServer : IEchoServer
         {
             try
             {
-                connection.NoDelay = true;
+                if (connection.AddressFamily != AddressFamily.Unix)
+                {
+                    connection.NoDelay = true;
+                }
+
                 while (true)
                 {
                     await connection.ReceiveAsync(Memory<byte>.Empty);
@@ -139,6 +155,7 @@ internal sealed partial class ProactorEchoServer : IEchoServer
     {
         _stop.Cancel();
         _udp?.Dispose();
+        _unix?.Dispose();
         _listener?.Dispose();
         _groupListener?.Dispose();
         _engine?.Dispose();

@@ -19,21 +19,38 @@ internal sealed class SocketsEchoServer : IEchoServer
 
         EndPoint = (IPEndPoint)_listener.LocalEndPoint!;
         _udp = UdpEcho.TryStart(() => UdpEcho.StartSockets(EndPoint));
-        _ = AcceptLoopAsync();
+        _unix = UnixEcho.TryStart(EndPoint.Port, endPoint =>
+        {
+            var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+            try
+            {
+                listener.Bind(endPoint);
+                listener.Listen(EchoSettings.Backlog);
+            }
+            catch
+            {
+                listener.Dispose();
+                throw;
+            }
+
+            _ = AcceptLoopAsync(listener);
+            return listener;
+        });
+        _ = AcceptLoopAsync(_listener);
     }
 
     public IPEndPoint EndPoint { get; }
 
     public string Name => "System.Net.Sockets async";
 
-    private async Task AcceptLoopAsync()
+    private async Task AcceptLoopAsync(Socket listener)
     {
         while (!_stop.IsCancellationRequested)
         {
             Socket connection;
             try
             {
-                connection = await _listener.AcceptAsync(_stop.Token);
+                connection = await listener.AcceptAsync(_stop.Token);
             }
             catch (OperationCanceledException)
             {
@@ -64,7 +81,11 @@ internal sealed class SocketsEchoServer : IEchoServer
         {
             try
             {
-                connection.NoDelay = true;
+                if (connection.AddressFamily != AddressFamily.Unix)
+                {
+                    connection.NoDelay = true;
+                }
+
                 while (true)
                 {
                     // The same shape as the Proactor echo server (and Kestrel's default): a zero-byte
@@ -101,10 +122,12 @@ internal sealed class SocketsEchoServer : IEchoServer
     }
 
     private readonly IDisposable? _udp;
+    private readonly IDisposable? _unix;
 
     public void Dispose()
     {
         _udp?.Dispose();
+        _unix?.Dispose();
         _stop.Cancel();
         _listener.Dispose();
         _stop.Dispose();

@@ -54,6 +54,8 @@ public sealed class CommandLineProcessTests
     [TestCase("compare", "--servers", "nosuch", "unknown server 'nosuch'")]
     [TestCase("frobnicate", "", "", "Unknown command 'frobnicate'")]
     [TestCase("compare", "--rounds", "", "option '--rounds' needs a value")]
+    [TestCase("http", "--wrk", "/nonexistent/wrk", "apt-get install -y wrk")]
+    [TestCase("http", "--servers", "nginx", "unknown server 'nginx'")]
     public async Task A_bad_command_line_ends_with_one_clear_line(string a, string b, string c, string expected)
     {
         string[] args = new[] { a, b, c }.Where(s => s.Length > 0).ToArray();

@@ -186,6 +186,8 @@ public sealed class RunnerLogicTests
     [TestCase("idle", "--connections", "--servers", "--external")]
     [TestCase("timers", "--count", "--spread", "--backends")]
     [TestCase("micro", "filter", "BenchmarkDotNet", "--help")]
+    [TestCase("http", "--rounds", "--workloads", "--wrk")]
+    [TestCase("http-serve", "--transport", "--backend", "--port")]
     public async Task Every_command_has_help(string command, string a, string b, string c)
     {
         var output = new StringWriter();
