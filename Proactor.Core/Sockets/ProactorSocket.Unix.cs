@@ -9,9 +9,9 @@ namespace Proactor;
 /// <see cref="CreateListener(ProactorEngine, UnixDomainSocketEndPoint, int)"/>) and address them with
 /// <see cref="UnixDomainSocketEndPoint"/>. A path that starts with a NUL character is an abstract
 /// name on Linux: it lives in no directory and vanishes with its last socket. As with
-/// <see cref="Socket"/>, closing a listener bound to a path does not remove the socket file: the
-/// next bind to that path fails with <see cref="SocketError.AddressAlreadyInUse"/> until the
-/// application deletes the file (delete it before binding, as servers usually do).
+/// <see cref="Socket"/> (Proactor binds through it), disposing the socket that bound a path removes
+/// the socket file; a file left by a process that crashed stays, and a bind to that path then fails
+/// with <see cref="SocketError.AddressAlreadyInUse"/> (delete it before binding, as servers usually do).
 /// </remarks>
 public sealed partial class ProactorSocket
 {
@@ -25,7 +25,8 @@ public sealed partial class ProactorSocket
     /// <exception cref="ObjectDisposedException">The engine was disposed.</exception>
     /// <exception cref="SocketException">The bind or listen failed (e.g. the file exists:
     /// <see cref="SocketError.AddressAlreadyInUse"/>), or the OS has no Unix domain sockets.</exception>
-    /// <remarks>Disposing the listener leaves the socket file in place, as <see cref="Socket"/> does.</remarks>
+    /// <remarks>Disposing the listener removes the socket file, as <see cref="Socket"/> does (on io_uring a
+    /// moment later, when the ring thread closes the descriptor).</remarks>
     public static ProactorSocket CreateListener(ProactorEngine engine, UnixDomainSocketEndPoint localEndPoint, int backlog = 512)
     {
         ArgumentNullException.ThrowIfNull(engine);
