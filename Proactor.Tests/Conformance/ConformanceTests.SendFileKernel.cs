@@ -26,6 +26,7 @@ public abstract partial class ConformanceTests
             using (server)
             {
                 long callsBefore = Engine.Statistics.FileSendCalls;
+                long sendsBefore = Engine.Statistics.Started(OperationKind.Send);
                 Task<long> send = client.SendFileAsync(path).AsTask();
                 byte[] got = new byte[content.Length];
                 await Net.ReceiveExactlyAsync(server, got).Timeout();
@@ -39,6 +40,8 @@ public abstract partial class ConformanceTests
                 {
                     // Each call moves what the socket buffer takes (far more than a 64 KiB read+send chunk).
                     Assert.That(calls, Is.InRange(1, content.Length / (64 * 1024)), "sendfile calls for the file");
+                    Assert.That(Engine.Statistics.Started(OperationKind.Send) - sendsBefore, Is.EqualTo(1),
+                        "one send operation carried the whole file (read+send takes one per 64 KiB)");
                 }
                 else
                 {
