@@ -44,6 +44,10 @@ internal abstract partial class EngineSocket
     /// the kernel; otherwise the socket sends files by reading them and sending the bytes.</summary>
     public virtual bool SupportsFileSend => false;
 
+    /// <summary>False when the OS socket cannot connect again after a failed connect (Winsock after a
+    /// failed ConnectEx): a connect to several addresses then gives each attempt a fresh OS socket.</summary>
+    public virtual bool CanConnectAgainAfterFailedConnect => true;
+
     /// <summary>Test hook: the backend's file send behaves as if the kernel refused it (EINVAL), so the
     /// read+send fallback carries the bytes.</summary>
     internal bool SimulateFileSendUnsupported;
