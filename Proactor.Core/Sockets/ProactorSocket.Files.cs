@@ -195,7 +195,7 @@ public sealed partial class ProactorSocket
                 int read = await RandomAccess.ReadAsync(file, chunk.AsMemory(0, want), offset + sent, cancellationToken).ConfigureAwait(false);
                 if (read == 0)
                 {
-                    throw new EndOfStreamException($"The file ended after {offset + sent} bytes, before the {count} bytes to send (was it truncated?).");
+                    throw new EndOfStreamException($"The file ended after {offset + sent} bytes, with {count - sent} bytes of the range still to send (was it truncated?).");
                 }
 
                 await SendAsync(chunk.AsMemory(0, read), cancellationToken).ConfigureAwait(false);
