@@ -85,6 +85,11 @@ internal static unsafe class NonBlockingIo
             return MessageIo.TrySend(op, fd);
         }
 
+        if (op.SendFileHandle is not null)
+        {
+            return FileIo.TrySendFile(op, fd);
+        }
+
         ReadOnlySpan<byte> span = op.Buffer.Span;
         fixed (byte* p = span)
         {

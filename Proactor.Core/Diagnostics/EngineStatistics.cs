@@ -29,6 +29,7 @@ internal sealed class EngineStatistics
     private long _accepted;
     private long _loopIterations;
     private long _handlerTicks;
+    private long _fileSendCalls;
 
     public EngineStatistics(ProactorEngine engine) => Engine = engine;
 
@@ -43,6 +44,11 @@ internal sealed class EngineStatistics
     public long LoopIterations => Interlocked.Read(ref _loopIterations);
 
     public double HandlerSeconds => (double)Interlocked.Read(ref _handlerTicks) / Stopwatch.Frequency;
+
+    /// <summary>sendfile(2) calls the engine made (or TransmitFile calls): proof a file went through the kernel.</summary>
+    public long FileSendCalls => Interlocked.Read(ref _fileSendCalls);
+
+    public void OnFileSendCall() => Interlocked.Increment(ref _fileSendCalls);
 
     public long Started(OperationKind kind) => Interlocked.Read(ref _started[(int)kind]);
 

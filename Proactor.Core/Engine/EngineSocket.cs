@@ -40,6 +40,18 @@ internal abstract partial class EngineSocket
     /// <summary>Requests cancellation of a pending operation. Harmless when it already completed.</summary>
     public abstract void Cancel(Operation operation);
 
+    /// <summary>True when the backend performs file sends (<see cref="Operation.SendFileHandle"/>) in
+    /// the kernel; otherwise the socket sends files by reading them and sending the bytes.</summary>
+    public virtual bool SupportsFileSend => false;
+
+    /// <summary>False when the OS socket cannot connect again after a failed connect (Winsock after a
+    /// failed ConnectEx): a connect to several addresses then gives each attempt a fresh OS socket.</summary>
+    public virtual bool CanConnectAgainAfterFailedConnect => true;
+
+    /// <summary>Test hook: the backend's file send behaves as if the kernel refused it (EINVAL), so the
+    /// read+send fallback carries the bytes.</summary>
+    internal bool SimulateFileSendUnsupported;
+
     /// <summary>Prepares a listening socket (called after the OS listen succeeded).</summary>
     public virtual void OnListening()
     {

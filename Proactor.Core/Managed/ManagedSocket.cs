@@ -35,6 +35,9 @@ internal sealed class ManagedSocket : EngineSocket
 
     public override Operation CreateOperation() => new ManagedOperation(this);
 
+    /// <summary>On Windows the runtime's Socket cannot connect again after a failed connect (ConnectEx).</summary>
+    public override bool CanConnectAgainAfterFailedConnect => !OperatingSystem.IsWindows();
+
     public override bool Start(Operation operation)
     {
         var op = (ManagedOperation)operation;

@@ -118,6 +118,7 @@ internal abstract partial class Operation : IValueTaskSource<int>, IValueTaskSou
         Error = SocketError.Success;
         AcceptedSocket = null;
         _acceptedProactorSocket = null;
+        SendFileHandle = null;
         ResetMessage();
     }
 
@@ -357,6 +358,7 @@ internal abstract partial class Operation : IValueTaskSource<int>, IValueTaskSou
         Address = null;
         UserToken = null;
         Queue = null;
+        SendFileHandle = null; // the caller may close its file now: the pool must not keep it alive
         ClearMessage();
         ProactorSocket? accepted = _acceptedProactorSocket;
         _acceptedProactorSocket = null;

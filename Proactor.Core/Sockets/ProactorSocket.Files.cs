@@ -123,9 +123,67 @@ public sealed partial class ProactorSocket
         }
     }
 
-    // Read, then send: every backend's send path (with its ordering, cancellation and close rules)
-    // carries the bytes. The kernel's own file-to-socket copy (sendfile, TransmitFile) is not used yet.
+    // Where the backend can (EngineSocket.SupportsFileSend: sendfile on the emulated engines), the
+    // kernel copies the file to the socket as one send operation per range of at most
+    // MaxFileBytesPerOperation: it queues in the send FIFO like any send, so sends submitted before
+    // and after this call keep their order around it. What the kernel did not send (it refused the
+    // file or socket type, or the file shrank) goes by reading the file and sending the bytes, the
+    // path of every other backend, with the same ordering, cancellation and close rules per chunk.
     private async Task<long> SendFileCoreAsync(SafeFileHandle file, long offset, long count, bool ownsFile, CancellationToken cancellationToken)
+    {
+        long sent = 0;
+        try
+        {
+            if (_engineSocket.SupportsFileSend)
+            {
+                while (sent < count)
+                {
+                    int want = (int)Math.Min(count - sent, MaxFileBytesPerOperation);
+                    int moved = await SendFileRangeAsync(file, offset + sent, want, cancellationToken).ConfigureAwait(false);
+                    sent += moved;
+                    if (moved < want)
+                    {
+                        break;
+                    }
+                }
+            }
+
+            if (sent < count)
+            {
+                sent += await ReadAndSendAsync(file, offset + sent, count - sent, cancellationToken).ConfigureAwait(false);
+            }
+
+            return sent;
+        }
+        finally
+        {
+            // Every operation that held the file has completed before this.
+            if (ownsFile)
+            {
+                file.Dispose();
+            }
+        }
+    }
+
+    /// <summary>sendfile(2) caps one call near 2 GiB and an operation counts bytes in an int: a larger
+    /// range goes as several operations (a send submitted meanwhile may then come between them).</summary>
+    private const int MaxFileBytesPerOperation = 0x7FFFF000;
+
+    private ValueTask<int> SendFileRangeAsync(SafeFileHandle file, long offset, int count, CancellationToken cancellationToken)
+    {
+        ObjectDisposedException.ThrowIf(IsDisposed, this);
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return ValueTask.FromCanceled<int>(cancellationToken);
+        }
+
+        Operation op = Rent(OperationKind.Send);
+        op.Prepare(OperationKind.Send, this, default, null, null, null);
+        op.SetFile(file, offset, count);
+        return StartPrepared(op, cancellationToken);
+    }
+
+    private async Task<long> ReadAndSendAsync(SafeFileHandle file, long offset, long count, CancellationToken cancellationToken)
     {
         byte[] chunk = ArrayPool<byte>.Shared.Rent((int)Math.Min(FileChunkLength, Math.Max(count, 1)));
         long sent = 0;
@@ -137,7 +195,7 @@ public sealed partial class ProactorSocket
                 int read = await RandomAccess.ReadAsync(file, chunk.AsMemory(0, want), offset + sent, cancellationToken).ConfigureAwait(false);
                 if (read == 0)
                 {
-                    throw new EndOfStreamException($"The file ended after {offset + sent} bytes, before the {count} bytes to send (was it truncated?).");
+                    throw new EndOfStreamException($"The file ended after {offset + sent} bytes, with {count - sent} bytes of the range still to send (was it truncated?).");
                 }
 
                 await SendAsync(chunk.AsMemory(0, read), cancellationToken).ConfigureAwait(false);
@@ -150,10 +208,6 @@ public sealed partial class ProactorSocket
         {
             // The send completed (or failed) before this: no operation holds the chunk any more.
             ArrayPool<byte>.Shared.Return(chunk);
-            if (ownsFile)
-            {
-                file.Dispose();
-            }
         }
     }
 }

@@ -194,8 +194,13 @@ public sealed partial class ProactorSocket
             catch (SocketException e) when (e.SocketErrorCode is not (SocketError.OperationAborted or SocketError.TimedOut) && !IsDisposed)
             {
                 // Refused, unreachable, ...: the next address may answer. The socket stays usable:
-                // a failed connect leaves it unconnected, and the next connect starts afresh.
+                // a failed connect leaves it unconnected, and the next connect starts afresh
+                // (on a fresh OS socket where the OS cannot connect one twice).
                 last = e;
+                if (!_engineSocket.CanConnectAgainAfterFailedConnect)
+                {
+                    ReplaceOsSocketAfterFailedConnect();
+                }
             }
         }
 

@@ -20,8 +20,8 @@ namespace Proactor;
 /// </remarks>
 public sealed partial class ProactorSocket : IDisposable
 {
-    private readonly Socket _socket;
-    private readonly EngineSocket _engineSocket;
+    private Socket _socket; // replaced only between the attempts of a multi-address connect (ProactorSocket.Reconnect.cs)
+    private EngineSocket _engineSocket;
     private Operation? _cachedReceive;
     private Operation? _cachedSend;
     private OperationStack? _spareReceives; // created when several operations of a direction overlap

@@ -38,6 +38,10 @@ internal sealed class EmulatedSocket<TDemux> : EngineSocket where TDemux : struc
 
     public override Operation CreateOperation() => new EmulatedOperation();
 
+    /// <summary>The descriptor is non-blocking, so sendfile(2) on it is a send like any other: the
+    /// loop retries it on writability.</summary>
+    public override bool SupportsFileSend => true;
+
     public override bool Start(Operation operation)
     {
         var op = (EmulatedOperation)operation;

@@ -22,6 +22,9 @@ internal static unsafe partial class Interop
         [LibraryImport(Libraries.Libc, EntryPoint = "send", SetLastError = true)]
         internal static partial nint Send(int sockfd, byte* buf, nuint len, int flags);
 
+        [LibraryImport(Libraries.Libc, EntryPoint = "sendfile", SetLastError = true)]
+        internal static partial nint SendFile(int outFd, int inFd, long* offset, nuint count);
+
         [LibraryImport(Libraries.Libc, EntryPoint = "accept4", SetLastError = true)]
         internal static partial int Accept4(int sockfd, byte* addr, uint* addrlen, int flags);
 

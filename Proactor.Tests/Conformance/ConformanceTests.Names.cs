@@ -18,8 +18,6 @@ public abstract partial class ConformanceTests
     }
 
     [Test]
-    [Platform(Exclude = "Win", Reason = "Known gap (docs/unix-sockets-and-files.md): a Winsock socket whose ConnectEx failed " +
-        "cannot connect again (WSAECONNABORTED under Wine), so on IOCP only the first address is tried until the OS socket is replaced between attempts.")]
     public async Task Connecting_to_several_addresses_skips_the_refusing_one_and_connects_to_the_next()
     {
         // Only IPv4 listens: ::1 on that port refuses, 127.0.0.1 accepts. A dual-mode client can try both.

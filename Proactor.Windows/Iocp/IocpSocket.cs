@@ -40,6 +40,10 @@ internal sealed unsafe class IocpSocket : EngineSocket
         SkipsCompletionPortOnSuccess = skipsCompletionPortOnSuccess;
     }
 
+    /// <summary>Winsock leaves a socket whose ConnectEx failed unable to connect again (WSAECONNABORTED
+    /// under Wine; .NET's Socket also starts each attempt on a new socket there).</summary>
+    public override bool CanConnectAgainAfterFailedConnect => false;
+
     /// <summary>True when an operation that succeeds at once completes synchronously (no packet).</summary>
     public bool SkipsCompletionPortOnSuccess { get; }
 
