@@ -37,7 +37,10 @@ internal sealed class ManagedOperation : Operation
     // reports a truncated datagram (MessageSize) without allocating.
     private SocketAddress? _scratchAddress;
 
-    // The datagram receive in flight is staged one byte larger than the caller's buffers.
+    /// <summary>Room for any UDP datagram (IPv4 and IPv6 without jumbograms).</summary>
+    private const int MaxUdpDatagram = 65536;
+
+    // The datagram receive in flight is staged larger than the caller's buffers.
     private bool _detectTruncation;
 
     public ManagedOperation(ManagedSocket socket)
@@ -144,12 +147,14 @@ internal sealed class ManagedOperation : Operation
 
     private bool StartMessageReceive(Socket socket, CancellationToken token)
     {
-        // Socket's receive-from on Unix truncates a datagram longer than the buffer silently (only
-        // Winsock reports it): one byte more of room shows that the datagram did not fit.
-        _detectTruncation = IsDatagram && !WantsPacketInformation && !OperatingSystem.IsWindows();
+        // A datagram is never left to the OS to truncate: Socket on Unix truncates one longer than
+        // the buffer silently, and under Wine a receive that fails with WSAEMSGSIZE completes twice
+        // in the runtime's IOCP path, which kills the process ("'overlapped' has already been
+        // freed"). Room for any UDP datagram (and one byte more than asked) shows it did not fit.
+        _detectTruncation = IsDatagram;
         Memory<byte> target = SegmentCount == 0 && !_detectTruncation
             ? Buffer
-            : RentStaging(TransferLength + (_detectTruncation ? 1 : 0));
+            : RentStaging(_detectTruncation ? Math.Max(TransferLength + 1, MaxUdpDatagram) : TransferLength);
         if (WantsPacketInformation)
         {
             EndPoint any = socket.AddressFamily == AddressFamily.InterNetworkV6
@@ -289,8 +294,16 @@ internal sealed class ManagedOperation : Operation
                     if (IsMessage && WantsPacketInformation)
                     {
                         SocketReceiveMessageFromResult message = _message.GetAwaiter().GetResult();
-                        BytesTransferred = message.ReceivedBytes;
-                        ScatterStaged(message.ReceivedBytes);
+                        int length = message.ReceivedBytes;
+                        SocketFlags flags = message.SocketFlags;
+                        if (_detectTruncation && length > TransferLength)
+                        {
+                            length = TransferLength;
+                            flags |= SocketFlags.Truncated;
+                        }
+
+                        BytesTransferred = length;
+                        ScatterStaged(length);
                         SocketAddress name = message.RemoteEndPoint.Serialize();
                         SetReceivedAddress(name.Buffer.Span[..name.Size]);
                         if (message.PacketInformation.Address is { } destination)
@@ -298,7 +311,7 @@ internal sealed class ManagedOperation : Operation
                             SetPacketInformation(destination, message.PacketInformation.Interface);
                         }
 
-                        SetReceivedFlags(message.SocketFlags);
+                        SetReceivedFlags(flags);
                         return false;
                     }
 
