@@ -1,4 +1,5 @@
 using System;
+using System.Buffers;
 using System.Net;
 using System.Net.Sockets;
 using System.Threading;
@@ -25,6 +26,22 @@ internal sealed class ManagedOperation : Operation
     private ValueTask<int> _transfer;
     private ValueTask<Socket> _accept;
     private ValueTask _connect;
+    private ValueTask<SocketReceiveMessageFromResult> _message;
+
+    // A scatter receive or a gather datagram send goes through one contiguous buffer rented for
+    // the call: Socket's list-of-segments calls are Task-based and take no cancellation token, and
+    // a datagram must leave (or arrive) as one call. Rented per call, returned when it ended.
+    private byte[]? _staging;
+
+    // Where a datagram receive that names no source writes it: ReceiveFromAsync is the call that
+    // reports a truncated datagram (MessageSize) without allocating.
+    private SocketAddress? _scratchAddress;
+
+    /// <summary>Room for any UDP datagram (IPv4 and IPv6 without jumbograms).</summary>
+    private const int MaxUdpDatagram = 65536;
+
+    // The datagram receive in flight is staged larger than the caller's buffers.
+    private bool _detectTruncation;
 
     public ManagedOperation(ManagedSocket socket)
     {
@@ -73,6 +90,7 @@ internal sealed class ManagedOperation : Operation
                 // The call refused to start (the socket was closed under it, a bad state): an
                 // error of this operation, never of the loop.
                 Error = ErrorOf(e);
+                ReleaseStaging();
                 return false;
             }
 
@@ -90,10 +108,21 @@ internal sealed class ManagedOperation : Operation
         switch (Kind)
         {
             case OperationKind.Receive:
-                _transfer = socket.ReceiveAsync(Buffer, SocketFlags.None, token);
-                return Await(_transfer.IsCompleted, ref _transfer);
+                if (!IsMessage)
+                {
+                    _transfer = socket.ReceiveAsync(Buffer, SocketFlags.None, token);
+                    return Await(_transfer.IsCompleted, ref _transfer);
+                }
+
+                return StartMessageReceive(socket, token);
             case OperationKind.Send:
-                _transfer = socket.SendAsync(Buffer[BytesTransferred..], SocketFlags.None, token);
+                if (!IsMessage)
+                {
+                    _transfer = socket.SendAsync(Buffer[BytesTransferred..], SocketFlags.None, token);
+                    return Await(_transfer.IsCompleted, ref _transfer);
+                }
+
+                _transfer = StartMessageSend(socket, token);
                 return Await(_transfer.IsCompleted, ref _transfer);
             case OperationKind.Accept:
                 _accept = socket.AcceptAsync(token);
@@ -113,6 +142,130 @@ internal sealed class ManagedOperation : Operation
 
                 _connect.ConfigureAwait(false).GetAwaiter().UnsafeOnCompleted(_onIoCompleted);
                 return true;
+        }
+    }
+
+    private bool StartMessageReceive(Socket socket, CancellationToken token)
+    {
+        // A datagram is never left to the OS to truncate: Socket on Unix truncates one longer than
+        // the buffer silently, and under Wine a receive that fails with WSAEMSGSIZE completes twice
+        // in the runtime's IOCP path, which kills the process ("'overlapped' has already been
+        // freed"). Room for any UDP datagram (and one byte more than asked) shows it did not fit.
+        _detectTruncation = IsDatagram;
+        Memory<byte> target = SegmentCount == 0 && !_detectTruncation
+            ? Buffer
+            : RentStaging(_detectTruncation ? Math.Max(TransferLength + 1, MaxUdpDatagram) : TransferLength);
+        if (WantsPacketInformation)
+        {
+            EndPoint any = socket.AddressFamily == AddressFamily.InterNetworkV6
+                ? new IPEndPoint(IPAddress.IPv6Any, 0)
+                : new IPEndPoint(IPAddress.Any, 0);
+            _message = socket.ReceiveMessageFromAsync(target, Flags, any, token);
+            if (_message.IsCompleted)
+            {
+                return false;
+            }
+
+            _message.ConfigureAwait(false).GetAwaiter().UnsafeOnCompleted(_onIoCompleted);
+            return true;
+        }
+
+        SocketAddress? source = PeerAddress;
+        if (source is null && IsDatagram)
+        {
+            source = _scratchAddress ??= new SocketAddress(socket.AddressFamily);
+        }
+
+        if (source is not null)
+        {
+            // The runtime shrinks Size to the name it received and refuses an address smaller than
+            // the family's largest: a reused address gets its full room back for every call.
+            source.Size = source.Buffer.Length;
+            _transfer = socket.ReceiveFromAsync(target, Flags, source, token);
+        }
+        else
+        {
+            _transfer = socket.ReceiveAsync(target, Flags, token);
+        }
+
+        return Await(_transfer.IsCompleted, ref _transfer);
+    }
+
+    private ValueTask<int> StartMessageSend(Socket socket, CancellationToken token)
+    {
+        ReadOnlyMemory<byte> data;
+        if (SegmentCount == 0)
+        {
+            data = IsDatagram ? Buffer : Buffer[BytesTransferred..];
+        }
+        else if (IsDatagram)
+        {
+            // One datagram of all the buffers: gathered into one contiguous copy.
+            Memory<byte> staging = RentStaging(TransferLength);
+            int offset = 0;
+            for (int i = 0; i < SegmentCount; i++)
+            {
+                Memory<byte> segment = MessageBuffer(i);
+                segment.CopyTo(staging[offset..]);
+                offset += segment.Length;
+            }
+
+            data = staging;
+        }
+        else
+        {
+            // A stream's gather send goes out buffer by buffer within this one operation (the
+            // direction's FIFO keeps anything else from interleaving): no copy, no allocation.
+            data = default;
+            int skip = BytesTransferred;
+            for (int i = 0; i < SegmentCount; i++)
+            {
+                Memory<byte> segment = MessageBuffer(i);
+                if (skip < segment.Length)
+                {
+                    data = segment[skip..];
+                    break;
+                }
+
+                skip -= segment.Length;
+            }
+        }
+
+        return PeerAddress is { } target
+            ? socket.SendToAsync(data, Flags, target, token)
+            : socket.SendAsync(data, Flags, token);
+    }
+
+    private Memory<byte> RentStaging(int length)
+    {
+        _staging = ArrayPool<byte>.Shared.Rent(Math.Max(length, 1));
+        return _staging.AsMemory(0, length);
+    }
+
+    private void ReleaseStaging()
+    {
+        if (_staging is { } staging)
+        {
+            _staging = null;
+            ArrayPool<byte>.Shared.Return(staging);
+        }
+    }
+
+    /// <summary>A message receive finished with <paramref name="bytes"/>: the staged bytes go to the caller's buffers.</summary>
+    private void ScatterStaged(int bytes)
+    {
+        if (_staging is not { } staging)
+        {
+            return;
+        }
+
+        int offset = 0;
+        for (int i = 0; i < MessageBufferCount && offset < bytes; i++)
+        {
+            Memory<byte> segment = MessageBuffer(i);
+            int length = Math.Min(segment.Length, bytes - offset);
+            staging.AsSpan(offset, length).CopyTo(segment.Span);
+            offset += length;
         }
     }
 
@@ -138,12 +291,46 @@ internal sealed class ManagedOperation : Operation
             switch (Kind)
             {
                 case OperationKind.Receive:
-                    BytesTransferred = _transfer.GetAwaiter().GetResult();
+                    if (IsMessage && WantsPacketInformation)
+                    {
+                        SocketReceiveMessageFromResult message = _message.GetAwaiter().GetResult();
+                        int length = message.ReceivedBytes;
+                        SocketFlags flags = message.SocketFlags;
+                        if (_detectTruncation && length > TransferLength)
+                        {
+                            length = TransferLength;
+                            flags |= SocketFlags.Truncated;
+                        }
+
+                        BytesTransferred = length;
+                        ScatterStaged(length);
+                        SocketAddress name = message.RemoteEndPoint.Serialize();
+                        SetReceivedAddress(name.Buffer.Span[..name.Size]);
+                        if (message.PacketInformation.Address is { } destination)
+                        {
+                            SetPacketInformation(destination, message.PacketInformation.Interface);
+                        }
+
+                        SetReceivedFlags(flags);
+                        return false;
+                    }
+
+                    int received = _transfer.GetAwaiter().GetResult();
+                    if (_detectTruncation && received > TransferLength)
+                    {
+                        received = TransferLength;
+                        SetReceivedFlags(SocketFlags.Truncated);
+                    }
+
+                    BytesTransferred = received;
+                    ScatterStaged(received);
                     return false;
                 case OperationKind.Send:
                     int sent = _transfer.GetAwaiter().GetResult();
                     BytesTransferred += sent;
-                    return sent > 0 && BytesTransferred < Buffer.Length;
+
+                    // A datagram leaves whole or not at all.
+                    return !IsDatagram && sent > 0 && BytesTransferred < TransferLength;
                 case OperationKind.Accept:
                     AcceptedSocket = _accept.GetAwaiter().GetResult();
                     return false;
@@ -170,6 +357,8 @@ internal sealed class ManagedOperation : Operation
             _transfer = default;
             _accept = default;
             _connect = default;
+            _message = default;
+            ReleaseStaging();
         }
     }
 
@@ -183,6 +372,10 @@ internal sealed class ManagedOperation : Operation
         _ => SocketError.SocketError,
     };
 
-    private static IPEndPoint ToEndPoint(SocketAddress address) =>
-        (IPEndPoint)new IPEndPoint(address.Family == AddressFamily.InterNetworkV6 ? IPAddress.IPv6Any : IPAddress.Any, 0).Create(address);
+    private static EndPoint ToEndPoint(SocketAddress address) => address.Family switch
+    {
+        AddressFamily.Unix => new UnixDomainSocketEndPoint("/").Create(address),
+        AddressFamily.InterNetworkV6 => new IPEndPoint(IPAddress.IPv6Any, 0).Create(address),
+        _ => new IPEndPoint(IPAddress.Any, 0).Create(address),
+    };
 }
