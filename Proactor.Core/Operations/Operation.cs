@@ -84,6 +84,10 @@ internal abstract partial class Operation : IValueTaskSource<int>, IValueTaskSou
 
     public bool CancelRequested => _cancelRequested;
 
+    /// <summary>True when <see cref="Complete"/> may run the caller's continuation on this thread
+    /// (inline dispatch); false when it only posts to a completion queue or schedules on the pool.</summary>
+    internal bool CompletesInline => _inline;
+
     internal void Prepare(
         OperationKind kind,
         ProactorSocket owner,

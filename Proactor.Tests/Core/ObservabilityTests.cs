@@ -129,6 +129,7 @@ public sealed class ObservabilityTests
             await blocking.Timeout();
         }
 
+        await ReportedAsync(() => logger.Entries.Any(e => e.EventId.Id == 1));
         LogEntry entry = logger.Entries.First(e => e.EventId.Id == 1);
         Assert.That(entry.Level, Is.EqualTo(LogLevel.Warning));
         Assert.That(entry.EventId.Name, Is.EqualTo("SlowInlineHandler"));
@@ -163,6 +164,7 @@ public sealed class ObservabilityTests
             await blocking.Timeout();
         }
 
+        await ReportedAsync(() => { lock (warnings) { return warnings.Count > 0; } });
         lock (warnings)
         {
             Assert.That(warnings, Has.Some.Contain("inline continuation"));
@@ -173,6 +175,17 @@ public sealed class ObservabilityTests
             await socket.ReceiveAsync(new byte[1]);
             Thread.Sleep(30);
         }
+    }
+
+    /// <summary>
+    /// The loop reports a slow handler right after the handler returns, and the test's own
+    /// continuation may run inline inside that handler (on the loop thread, before the report): hop
+    /// to the pool, then wait a bounded while for the report.
+    /// </summary>
+    private static async Task ReportedAsync(Func<bool> reported)
+    {
+        await Task.Run(() => { });
+        SpinWait.SpinUntil(reported, TimeSpan.FromSeconds(10));
     }
 
     private sealed record LogEntry(LogLevel Level, EventId EventId, string Message);

@@ -220,6 +220,12 @@ internal sealed unsafe class IocpSocket : EngineSocket
                     doneTail.QueueNext = removed;
                     doneTail = removed;
                 }
+
+                // Delivered under the lock while delivering runs no user code (a completion queue's
+                // post, a continuation scheduled on the pool): a start on another thread that finds
+                // the direction idle and finishes at once then reports after these, never before.
+                // Inline continuations run outside the lock, as user code must.
+                done = CompleteWhileNotInline(done);
             }
         }
         finally
@@ -236,6 +242,21 @@ internal sealed unsafe class IocpSocket : EngineSocket
         }
 
         CompleteAll(done);
+    }
+
+    /// <summary>Completes <paramref name="done"/>'s operations in order up to the first whose
+    /// completion would run a continuation inline; returns the rest.</summary>
+    private static IocpOperation? CompleteWhileNotInline(IocpOperation? done)
+    {
+        while (done is not null && !done.CompletesInline)
+        {
+            var next = (IocpOperation?)done.QueueNext; // read first: completing may recycle the object
+            done.QueueNext = null;
+            done.Complete();
+            done = next;
+        }
+
+        return done;
     }
 
     private static void CompleteAll(IocpOperation? done)
