@@ -52,6 +52,32 @@ public sealed class HangWatchdogAttribute : Attribute, ITestAction
         {
             _current = null;
         }
+
+        TraceDescriptors(test);
+    }
+
+    // PROACTOR_FD_TRACE=1 (Linux): names each test after which the process holds 10 or more
+    // descriptors more than before it, to find the test that leaks them (select's FD_SETSIZE
+    // makes later select tests fail when earlier ones leak).
+    private static readonly bool s_traceDescriptors =
+        OperatingSystem.IsLinux() && Environment.GetEnvironmentVariable("PROACTOR_FD_TRACE") == "1";
+
+    private int _descriptors = -1;
+
+    private void TraceDescriptors(ITest test)
+    {
+        if (!s_traceDescriptors)
+        {
+            return;
+        }
+
+        int now = System.IO.Directory.GetFiles("/proc/self/fd").Length;
+        if (_descriptors >= 0 && now - _descriptors >= 10)
+        {
+            Console.Error.WriteLine($"[fd-trace] +{now - _descriptors} descriptors after {test.FullName} (now {now})");
+        }
+
+        _descriptors = now;
     }
 
     private void Watch()
