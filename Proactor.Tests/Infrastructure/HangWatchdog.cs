@@ -74,7 +74,7 @@ public sealed class HangWatchdogAttribute : Attribute, ITestAction
         int now = System.IO.Directory.GetFiles("/proc/self/fd").Length;
         if (_descriptors >= 0 && now - _descriptors >= 10)
         {
-            Console.Error.WriteLine($"[fd-trace] +{now - _descriptors} descriptors after {test.FullName} (now {now})");
+            TestContext.Progress.WriteLine($"[fd-trace] +{now - _descriptors} descriptors after {test.FullName} (now {now})");
         }
 
         _descriptors = now;
