@@ -73,18 +73,10 @@ internal sealed class CompareSettings : CommandSettings
     [Description("Event loops of the load generator (default: one per CPU it is pinned to)")]
     public string? LoadLoops { get; set; }
 
-    public override ValidationResult Validate()
+    public override ValidationResult Validate() => Values.Validate(() =>
     {
-        try
-        {
-            _ = ToOptions();
-            return ValidationResult.Success();
-        }
-        catch (UsageException e)
-        {
-            return ValidationResult.Error(e.Message);
-        }
-    }
+        _ = ToOptions();
+    });
 
     public CompareOptions ToOptions()
     {

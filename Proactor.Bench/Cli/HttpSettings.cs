@@ -78,21 +78,13 @@ internal sealed class HttpSettings : CommandSettings
         : Values.List("http", "--workloads", Workloads).Select(n => HttpWorkload.All.FirstOrDefault(w => w.Name == n)
             ?? throw new UsageException($"http: unknown workload '{n}'; workloads: {string.Join(", ", HttpWorkload.All.Select(w => w.Name))}.")).ToList();
 
-    public override ValidationResult Validate()
+    public override ValidationResult Validate() => Values.Validate(() =>
     {
-        try
-        {
-            _ = RoundsValue + ConnectionsValue + PipelineValue;
-            _ = DurationValue + WarmupValue;
-            _ = ServersValue;
-            _ = WorkloadsValue;
-            return ValidationResult.Success();
-        }
-        catch (UsageException e)
-        {
-            return ValidationResult.Error(e.Message);
-        }
-    }
+        _ = RoundsValue + ConnectionsValue + PipelineValue;
+        _ = DurationValue + WarmupValue;
+        _ = ServersValue;
+        _ = WorkloadsValue;
+    });
 }
 
 /// <summary>The hidden <c>http-serve</c>: one Kestrel server, the child process <c>http</c> starts.</summary>
@@ -137,16 +129,8 @@ internal sealed class HttpServeSettings : CommandSettings
         Values.Int("http-serve", "--loops", Loops, 0, 256),
         Values.Int("http-serve", "--port", Port, 0, 65535));
 
-    public override ValidationResult Validate()
+    public override ValidationResult Validate() => Values.Validate(() =>
     {
-        try
-        {
-            _ = ToConfig();
-            return ValidationResult.Success();
-        }
-        catch (UsageException e)
-        {
-            return ValidationResult.Error(e.Message);
-        }
-    }
+        _ = ToConfig();
+    });
 }

@@ -33,20 +33,12 @@ internal sealed class TimersSettings : CommandSettings
 
     public TimeSpan SpreadValue => Values.Duration("timers", "--spread", Spread, TimeSpan.FromMilliseconds(10), TimeSpan.FromMinutes(10));
 
-    public override ValidationResult Validate()
+    public override ValidationResult Validate() => Values.Validate(() =>
     {
-        try
-        {
-            _ = CountValue + RoundsValue;
-            _ = SpreadValue;
-            _ = Backends is null ? null : Values.List("timers", "--backends", Backends);
-            return ValidationResult.Success();
-        }
-        catch (UsageException e)
-        {
-            return ValidationResult.Error(e.Message);
-        }
-    }
+        _ = CountValue + RoundsValue;
+        _ = SpreadValue;
+        _ = Backends is null ? null : Values.List("timers", "--backends", Backends);
+    });
 }
 
 /// <summary><c>micro [filter] [-- BenchmarkDotNet options]</c>.</summary>
@@ -76,24 +68,15 @@ internal sealed class IdleSettings : CommandSettings
 
     public int ConnectionsValue => Values.Int("idle", "--connections", Connections, 1, 1_000_000);
 
-    public override ValidationResult Validate()
+    public override ValidationResult Validate() => Values.Validate(() =>
     {
-        try
+        _ = ConnectionsValue;
+        _ = Values.List("idle", "--servers", Servers);
+        foreach (string e in External)
         {
-            _ = ConnectionsValue;
-            _ = Values.List("idle", "--servers", Servers);
-            foreach (string e in External)
-            {
-                _ = Proactor.Bench.Servers.ExternalServer.Parse(e);
-            }
-
-            return ValidationResult.Success();
+            _ = Proactor.Bench.Servers.ExternalServer.Parse(e);
         }
-        catch (UsageException e)
-        {
-            return ValidationResult.Error(e.Message);
-        }
-    }
+    });
 }
 
 /// <summary>The hidden <c>loadgen</c> command.</summary>
@@ -106,16 +89,8 @@ internal sealed class LoadGenSettings : CommandSettings
 
     public int LoopsValue => Values.Int("loadgen", "--loops", Loops, 1, 256);
 
-    public override ValidationResult Validate()
+    public override ValidationResult Validate() => Values.Validate(() =>
     {
-        try
-        {
-            _ = LoopsValue;
-            return ValidationResult.Success();
-        }
-        catch (UsageException e)
-        {
-            return ValidationResult.Error(e.Message);
-        }
-    }
+        _ = LoopsValue;
+    });
 }

@@ -44,21 +44,13 @@ internal sealed class ServeSettings : CommandSettings
     public string? Distribution { get; set; }
 
     [CommandOption("--server <KIND>")]
-    [Description("proactor, sockets (System.Net.Sockets async) or blocking (thread per connection)")]
+    [Description("proactor, reactor (readiness handlers), sockets (System.Net.Sockets async) or blocking (thread per connection)")]
     public string? Server { get; set; }
 
-    public override ValidationResult Validate()
+    public override ValidationResult Validate() => Values.Validate(() =>
     {
-        try
-        {
-            _ = ToOptions();
-            return ValidationResult.Success();
-        }
-        catch (UsageException e)
-        {
-            return ValidationResult.Error(e.Message);
-        }
-    }
+        _ = ToOptions();
+    });
 
     public ServeOptions ToOptions()
     {

@@ -11,6 +11,21 @@ namespace Proactor.Bench.Cli;
 /// </summary>
 internal static class Values
 {
+    /// <summary>A settings class's Validate: runs <paramref name="check"/> (which throws
+    /// <see cref="UsageException"/> on a bad value) and turns its message into Spectre's error.</summary>
+    public static Spectre.Console.ValidationResult Validate(Action check)
+    {
+        try
+        {
+            check();
+            return Spectre.Console.ValidationResult.Success();
+        }
+        catch (UsageException e)
+        {
+            return Spectre.Console.ValidationResult.Error(e.Message);
+        }
+    }
+
     public static int Int(string command, string option, string text, int min, int max) =>
         int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out int value) && value >= min && value <= max
             ? value
