@@ -99,7 +99,7 @@ internal sealed class EmulatedSocket<TDemux> : EngineSocket where TDemux : struc
         if ((readiness & (Readiness.Read | Readiness.ErrorOrHangup)) != 0)
         {
             _readReports.Value++;
-            Drain(_receiveQueue);
+            Drain(_receiveQueue, readable: (readiness & Readiness.ErrorOrHangup) == 0);
         }
 
         if ((readiness & (Readiness.Write | Readiness.ErrorOrHangup)) != 0)
@@ -115,11 +115,12 @@ internal sealed class EmulatedSocket<TDemux> : EngineSocket where TDemux : struc
         Drain(_sendQueue);
     }
 
-    private void Drain(OperationQueue queue)
+    private void Drain(OperationQueue queue, bool readable = false)
     {
         while (true)
         {
-            EmulatedOperation? done = queue.OnReady(_fd, out bool drained);
+            EmulatedOperation? done = queue.OnReady(_fd, out bool drained, readable);
+            readable = false; // what queued meanwhile comes after receives that may have taken the data
             if (drained && TDemux.TracksInterest)
             {
                 UpdateInterest();

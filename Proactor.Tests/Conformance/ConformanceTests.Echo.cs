@@ -210,6 +210,31 @@ public abstract partial class ConformanceTests
     }
 
     [Test]
+    public async Task A_zero_byte_receive_queued_behind_a_receive_that_takes_all_the_data_keeps_waiting()
+    {
+        var (client, server) = await Net.ConnectedPairAsync(Engine);
+        using (client)
+        using (server)
+        {
+            // One readability report covers both: the first receive takes every byte, so the wait
+            // behind it must not be answered by that report.
+            byte[] buffer = new byte[64];
+            ValueTask<int> first = server.ReceiveAsync(buffer);
+            ValueTask<int> wait = server.ReceiveAsync(Memory<byte>.Empty);
+            byte[] message = Net.Pattern(10, seed: 6);
+            await client.SendAsync(message).Timeout();
+            Assert.That(await first.Timeout(), Is.EqualTo(message.Length));
+            await Task.Delay(100);
+            Assert.That(wait.IsCompleted, Is.False, "No data is left: the zero-byte receive must still wait.");
+
+            await client.SendAsync(new byte[] { 42 }).Timeout();
+            Assert.That(await wait.Timeout(), Is.Zero);
+            Assert.That(await server.ReceiveAsync(buffer).Timeout(), Is.EqualTo(1));
+            Assert.That(buffer[0], Is.EqualTo(42));
+        }
+    }
+
+    [Test]
     public async Task A_receive_fills_the_whole_buffer_when_enough_data_is_there()
     {
         var (client, server) = await Net.ConnectedPairAsync(Engine);
