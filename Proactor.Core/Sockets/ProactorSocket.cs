@@ -472,6 +472,14 @@ public sealed partial class ProactorSocket : IDisposable
 
     private Operation Rent(OperationKind kind)
     {
+        EngineSocket engineSocket = _engineSocket;
+        if (engineSocket.SharesOperations)
+        {
+            // The engine's idle objects: this socket holds one only while it is in flight, so an
+            // idle connection (a receive pending, nothing to send) keeps no send operation.
+            return Engine.IdleOperations.TryRent() ?? engineSocket.CreateOperation();
+        }
+
         // One operation per direction at a time is the common case: a lock-free slot. Overlapping
         // operations (many queued sends, a batch on the completion queue) reuse spares, so a
         // steady state with N in flight allocates nothing either.
@@ -479,11 +487,17 @@ public sealed partial class ProactorSocket : IDisposable
         ref Operation? slot = ref receiveSide ? ref _cachedReceive : ref _cachedSend;
         return Interlocked.Exchange(ref slot, null)
             ?? (receiveSide ? _spareReceives : _spareSends)?.TryPop()
-            ?? _engineSocket.CreateOperation();
+            ?? engineSocket.CreateOperation();
     }
 
     internal void ReturnOperation(Operation operation)
     {
+        if (_engineSocket.SharesOperations)
+        {
+            Engine.IdleOperations.Return(operation, 2 * Engine.SocketCount);
+            return;
+        }
+
         bool receiveSide = IsReceiveSide(operation.Kind);
         ref Operation? slot = ref receiveSide ? ref _cachedReceive : ref _cachedSend;
         if (Interlocked.CompareExchange(ref slot, operation, null) is null)
