@@ -2,6 +2,7 @@ using System;
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
+using System.IO;
 using System.Linq;
 using System.Net;
 using System.Net.Sockets;
@@ -124,8 +125,12 @@ internal sealed class ServerProcess : IAsyncDisposable
     {
         try
         {
-            while (await _process.StandardOutput.ReadLineAsync() is not null)
+            while (await _process.StandardOutput.ReadLineAsync() is { } line)
             {
+                if (line == ServeCommand.CollectedReply)
+                {
+                    Volatile.Read(ref _collected)?.TrySetResult();
+                }
             }
         }
         catch (Exception)
@@ -154,6 +159,35 @@ internal sealed class ServerProcess : IAsyncDisposable
             {
                 await Task.Delay(50, cancellationToken);
             }
+        }
+    }
+
+    private TaskCompletionSource? _collected;
+
+    /// <summary>
+    /// Asks one of our servers for a full, compacting collection that returns freed memory to the
+    /// OS (<see cref="ServeCommand.Collect"/>) and waits for it; false for an external server,
+    /// which has no garbage collector to ask, or when the server did not answer in time.
+    /// </summary>
+    public async Task<bool> CollectAsync(TimeSpan timeout)
+    {
+        if (Spec.Kind == ServerKind.External || _process.HasExited)
+        {
+            return false;
+        }
+
+        var collected = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        Volatile.Write(ref _collected, collected);
+        try
+        {
+            await _process.StandardInput.WriteLineAsync(ServeCommand.CollectCommand);
+            await _process.StandardInput.FlushAsync();
+            await collected.Task.WaitAsync(timeout);
+            return true;
+        }
+        catch (Exception e) when (e is TimeoutException or IOException)
+        {
+            return false;
         }
     }
 

@@ -1,7 +1,9 @@
 using System;
+using System.IO;
 using System.Net;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
+using System.Threading;
 using System.Threading.Tasks;
 using Proactor.Bench.Cli;
 using Proactor.Bench.Os;
@@ -11,10 +13,17 @@ namespace Proactor.Bench.Servers;
 /// <summary>
 /// <c>serve</c>: runs one echo server until Ctrl+C or SIGTERM. Prints one line,
 /// <c>listening on ADDRESS:PORT (what)</c>, which the comparison runner reads to learn the port.
+/// A line <c>collect</c> on standard input makes it run a full, compacting garbage collection
+/// that gives freed memory back to the OS, then print <c>collected</c> (the <c>idle</c> command's
+/// fair reading of resident memory: live objects, not garbage the GC has not come for yet).
 /// </summary>
 internal static class ServeCommand
 {
     public const string ListeningPrefix = "listening on ";
+
+    public const string CollectCommand = "collect";
+
+    public const string CollectedReply = "collected";
 
     public static async Task<int> RunAsync(ServeOptions options)
     {
@@ -25,6 +34,8 @@ internal static class ServeCommand
         using PosixSignalRegistration sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
         Console.Out.WriteLine($"{ListeningPrefix}{Format(server.EndPoint)} ({server.Name}); Ctrl+C stops");
         Console.Out.Flush();
+        var commands = new Thread(ReadCommands) { IsBackground = true, Name = "serve-commands" };
+        commands.Start();
         await stopped.Task;
         return 0;
 
@@ -33,6 +44,37 @@ internal static class ServeCommand
             context.Cancel = true;
             stopped.TrySetResult();
         }
+    }
+
+    /// <summary>Standard input, one command a line, until it ends (a terminal, or the runner's pipe).</summary>
+    private static void ReadCommands()
+    {
+        try
+        {
+            while (Console.In.ReadLine() is { } line)
+            {
+                if (line.Trim() == CollectCommand)
+                {
+                    Collect();
+                    Console.Out.WriteLine(CollectedReply);
+                    Console.Out.Flush();
+                }
+            }
+        }
+        catch (IOException)
+        {
+            // no readable standard input: no commands
+        }
+    }
+
+    /// <summary>Full, blocking, compacting, and aggressive: the GC also decommits the memory it
+    /// freed, so the resident set is what live objects need. Twice, around the finalizers, so
+    /// objects a finalizer releases are gone too.</summary>
+    public static void Collect()
+    {
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+        GC.WaitForPendingFinalizers();
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
     }
 
     public static IEchoServer Start(ServeOptions options)

@@ -31,6 +31,15 @@ internal abstract partial class EngineSocket
     public abstract Operation CreateOperation();
 
     /// <summary>
+    /// True when a finished operation of this backend may serve any socket of the same engine: it
+    /// keeps nothing of the socket it last ran on that a later start does not set again, and a late
+    /// request for an earlier use (a cancel) is told apart by the backend. The socket then returns
+    /// its idle operations to <see cref="ProactorEngine.IdleOperations"/> instead of keeping one per
+    /// direction, so an idle connection holds only what is in flight.
+    /// </summary>
+    public virtual bool SharesOperations => false;
+
+    /// <summary>
     /// Starts <paramref name="operation"/>. Returns false when it completed synchronously (its result
     /// fields are set and the backend no longer holds it; <see cref="Operation.Complete"/> is not
     /// called); true when it is pending and will be completed later through <see cref="Operation.Complete"/>.

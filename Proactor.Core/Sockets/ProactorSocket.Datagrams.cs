@@ -28,7 +28,6 @@ public sealed partial class ProactorSocket
                 nameof(addressFamily));
         }
 
-        Engine = engine;
         _socket = new Socket(addressFamily, socketType, protocolType);
         _engineSocket = RegisterOrDispose(engine, _socket);
         engine.OnSocketOpened();

@@ -45,8 +45,7 @@ public sealed partial class ProactorSocket
         // in flight between attempts, so the pools start afresh.
         _cachedReceive = null;
         _cachedSend = null;
-        _spareReceives = null;
-        _spareSends = null;
+        _spares = null;
         _socket = fresh;
         Volatile.Write(ref _engineSocket, freshEngineSocket);
         oldEngineSocket.Close();

@@ -20,17 +20,18 @@ namespace Proactor;
 /// </remarks>
 public sealed partial class ProactorSocket : IDisposable
 {
+    // Every idle connection carries one of these objects: keep its fields few (the engine comes
+    // from the engine socket, the spares share one holder, the dispatch is a byte).
     private Socket _socket; // replaced only between the attempts of a multi-address connect (ProactorSocket.Reconnect.cs)
     private EngineSocket _engineSocket;
-    private Operation? _cachedReceive;
+    private Operation? _cachedReceive; // per-socket caching, for backends that do not share operations
     private Operation? _cachedSend;
-    private OperationStack? _spareReceives; // created when several operations of a direction overlap
-    private OperationStack? _spareSends;
+    private SpareOperations? _spares; // created when several operations of a direction overlap
     private int _disposed;
     private volatile bool _listening;
     private volatile bool _connected;
     private volatile bool _disconnected; // Connected's "no longer": a connection error or Shutdown
-    private CompletionDispatch? _dispatch;
+    private byte _dispatch; // 0: follow the engine; otherwise the CompletionDispatch + 1
 
     /// <summary>Creates a TCP socket, or with <see cref="AddressFamily.Unix"/> a Unix domain stream
     /// socket, on <paramref name="engine"/>.</summary>
@@ -51,7 +52,6 @@ public sealed partial class ProactorSocket : IDisposable
                 nameof(addressFamily));
         }
 
-        Engine = engine;
         _socket = new Socket(addressFamily, SocketType.Stream, addressFamily == AddressFamily.Unix ? ProtocolType.Unspecified : ProtocolType.Tcp);
         _engineSocket = RegisterOrDispose(engine, _socket);
         engine.OnSocketOpened();
@@ -61,7 +61,6 @@ public sealed partial class ProactorSocket : IDisposable
     internal ProactorSocket(ProactorEngine engine, Socket accepted)
     {
         engine.ThrowIfDisposed();
-        Engine = engine;
         _socket = accepted;
         _connected = true;
         _engineSocket = RegisterOrDispose(engine, accepted);
@@ -102,7 +101,7 @@ public sealed partial class ProactorSocket : IDisposable
     }
 
     /// <summary>The engine that runs this socket's operations.</summary>
-    public ProactorEngine Engine { get; }
+    public ProactorEngine Engine => _engineSocket.Engine;
 
     /// <summary>The address family of the socket.</summary>
     public AddressFamily AddressFamily => _socket.AddressFamily;
@@ -130,7 +129,7 @@ public sealed partial class ProactorSocket : IDisposable
     /// or the engine uses <see cref="CompletionDispatch.Queue"/>.</exception>
     public CompletionDispatch? Dispatch
     {
-        get => _dispatch;
+        get => _dispatch == 0 ? null : (CompletionDispatch)(_dispatch - 1);
         set
         {
             if (value == CompletionDispatch.Queue || (value is not null && Engine.Dispatch == CompletionDispatch.Queue))
@@ -140,11 +139,11 @@ public sealed partial class ProactorSocket : IDisposable
                     nameof(value));
             }
 
-            _dispatch = value;
+            _dispatch = value is { } d ? (byte)((int)d + 1) : (byte)0;
         }
     }
 
-    internal CompletionDispatch EffectiveDispatch => _dispatch ?? Engine.Dispatch;
+    internal CompletionDispatch EffectiveDispatch => _dispatch == 0 ? Engine.Dispatch : (CompletionDispatch)(_dispatch - 1);
 
     /// <summary>The local end point, or null when the socket is neither bound nor connected.</summary>
     public EndPoint? LocalEndPoint
@@ -472,18 +471,32 @@ public sealed partial class ProactorSocket : IDisposable
 
     private Operation Rent(OperationKind kind)
     {
+        EngineSocket engineSocket = _engineSocket;
+        if (engineSocket.SharesOperations)
+        {
+            // The engine's idle objects: this socket holds one only while it is in flight, so an
+            // idle connection (a receive pending, nothing to send) keeps no send operation.
+            return Engine.IdleOperations.TryRent() ?? engineSocket.CreateOperation();
+        }
+
         // One operation per direction at a time is the common case: a lock-free slot. Overlapping
         // operations (many queued sends, a batch on the completion queue) reuse spares, so a
         // steady state with N in flight allocates nothing either.
         bool receiveSide = IsReceiveSide(kind);
         ref Operation? slot = ref receiveSide ? ref _cachedReceive : ref _cachedSend;
         return Interlocked.Exchange(ref slot, null)
-            ?? (receiveSide ? _spareReceives : _spareSends)?.TryPop()
-            ?? _engineSocket.CreateOperation();
+            ?? (receiveSide ? _spares?.Receives : _spares?.Sends)?.TryPop()
+            ?? engineSocket.CreateOperation();
     }
 
     internal void ReturnOperation(Operation operation)
     {
+        if (_engineSocket.SharesOperations)
+        {
+            Engine.IdleOperations.Return(operation, 2 * Engine.SocketCount);
+            return;
+        }
+
         bool receiveSide = IsReceiveSide(operation.Kind);
         ref Operation? slot = ref receiveSide ? ref _cachedReceive : ref _cachedSend;
         if (Interlocked.CompareExchange(ref slot, operation, null) is null)
@@ -491,13 +504,25 @@ public sealed partial class ProactorSocket : IDisposable
             return;
         }
 
-        ref OperationStack? spares = ref receiveSide ? ref _spareReceives : ref _spareSends;
+        if (_spares is null)
+        {
+            Interlocked.CompareExchange(ref _spares, new SpareOperations(), null);
+        }
+
+        ref OperationStack? spares = ref receiveSide ? ref _spares.Receives : ref _spares.Sends;
         if (spares is null)
         {
             Interlocked.CompareExchange(ref spares, new OperationStack(), null);
         }
 
         spares.TryPush(operation);
+    }
+
+    /// <summary>The spare operations of both directions, in one field of the socket.</summary>
+    private sealed class SpareOperations
+    {
+        public OperationStack? Receives;
+        public OperationStack? Sends;
     }
 
     private static bool IsReceiveSide(OperationKind kind) => kind is OperationKind.Receive or OperationKind.Accept;

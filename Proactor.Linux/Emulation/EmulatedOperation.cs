@@ -47,7 +47,10 @@ internal sealed unsafe class EmulatedOperation : Operation
     {
         while (true)
         {
-            int client = Interop.Sys.Accept4(fd, null, null, Interop.Sys.SOCK_NONBLOCK | Interop.Sys.SOCK_CLOEXEC);
+            // Not SOCK_NONBLOCK: new Socket(handle) on a non-blocking descriptor gives it the
+            // runtime's own async context (150 bytes and three lock objects per connection, never
+            // used here). EmulatedSocket makes it non-blocking itself, before any I/O.
+            int client = Interop.Sys.Accept4(fd, null, null, Interop.Sys.SOCK_CLOEXEC);
             if (client >= 0)
             {
                 var handle = new SafeSocketHandle(client, ownsHandle: true);

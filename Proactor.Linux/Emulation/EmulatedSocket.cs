@@ -10,15 +10,14 @@ namespace Proactor.Linux;
 /// One socket of the emulated proactor: a receive queue (receives, accepts) and a send queue
 /// (sends, connects) over a non-blocking descriptor registered with the engine's demultiplexer.
 /// </summary>
+/// <remarks>Kept small on purpose: an idle connection costs this object, its two queues and its
+/// pending receive, nothing else (see docs/bench.md, "Memory per idle connection").</remarks>
 [SupportedOSPlatform("linux")]
 internal sealed class EmulatedSocket<TDemux> : EngineSocket where TDemux : struct, IDemultiplexer
 {
     private readonly EmulatedEngine<TDemux> _engine;
     private readonly OperationQueue _receiveQueue = new();
     private readonly OperationQueue _sendQueue = new();
-    private readonly Lock _interestLock = new();
-    private readonly ReportCounter _readReports = new();
-    private readonly ReportCounter _writeReports = new();
     private readonly int _fd;
     private Interest _interest;
     private int _closed;
@@ -27,8 +26,24 @@ internal sealed class EmulatedSocket<TDemux> : EngineSocket where TDemux : struc
         : base(engine, socket)
     {
         _engine = engine;
-        socket.Blocking = false;
         _fd = (int)socket.SafeHandle.DangerousGetHandle();
+        MakeNonBlocking(_fd);
+    }
+
+    /// <summary>
+    /// Sets O_NONBLOCK on the descriptor directly, not through <see cref="Socket.Blocking"/>: on
+    /// Linux that gives the handle the runtime's own async context (150 bytes and three lock objects
+    /// per connection, never used here). The runtime's Socket then still calls itself blocking;
+    /// nothing here asks it to perform I/O.
+    /// </summary>
+    private static void MakeNonBlocking(int fd)
+    {
+        int flags = Interop.Sys.Fcntl(fd, Interop.Sys.F_GETFL, 0);
+        if (flags < 0 ||
+            ((flags & Interop.Sys.O_NONBLOCK) == 0 && Interop.Sys.Fcntl(fd, Interop.Sys.F_SETFL, flags | Interop.Sys.O_NONBLOCK) < 0))
+        {
+            throw new SocketException((int)Interop.Errno.ToSocketError(Interop.Errno.Last));
+        }
     }
 
     /// <summary>The key the demultiplexer reports for this socket (set once at registration).</summary>
@@ -37,6 +52,10 @@ internal sealed class EmulatedSocket<TDemux> : EngineSocket where TDemux : struc
     public int Fd => _fd;
 
     public override Operation CreateOperation() => new EmulatedOperation();
+
+    /// <summary>An emulated operation keeps nothing of its socket between uses (Start resets its
+    /// emulation state; cancels are dropped with its registration before it is released).</summary>
+    public override bool SharesOperations => true;
 
     /// <summary>The descriptor is non-blocking, so sendfile(2) on it is a send like any other: the
     /// loop retries it on writability.</summary>
@@ -51,7 +70,7 @@ internal sealed class EmulatedSocket<TDemux> : EngineSocket where TDemux : struc
         if (op.Kind == OperationKind.Poll && op.WaitForNextReport)
         {
             // Armed on the loop thread, which alone counts reports: no report can slip between.
-            op.Reports = IsWriteWait(op) ? _writeReports : _readReports;
+            op.Reports = IsWriteWait(op) ? _sendQueue : _receiveQueue;
             op.ArmedAtReport = op.Reports.Value;
             tryNow = false;
         }
@@ -98,13 +117,13 @@ internal sealed class EmulatedSocket<TDemux> : EngineSocket where TDemux : struc
     {
         if ((readiness & (Readiness.Read | Readiness.ErrorOrHangup)) != 0)
         {
-            _readReports.Value++;
+            _receiveQueue.Value++; // the direction's report count
             Drain(_receiveQueue, readable: (readiness & Readiness.ErrorOrHangup) == 0);
         }
 
         if ((readiness & (Readiness.Write | Readiness.ErrorOrHangup)) != 0)
         {
-            _writeReports.Value++;
+            _sendQueue.Value++;
             Drain(_sendQueue);
         }
     }
@@ -185,7 +204,8 @@ internal sealed class EmulatedSocket<TDemux> : EngineSocket where TDemux : struc
     private void UpdateInterest()
     {
         // Computed from the queues under one lock, so concurrent updates cannot leave a stale mask.
-        lock (_interestLock)
+        // The lock is this socket's own monitor (nothing else can reach it): no lock object per connection.
+        lock (this)
         {
             if (Volatile.Read(ref _closed) != 0)
             {
@@ -206,7 +226,7 @@ internal sealed class EmulatedSocket<TDemux> : EngineSocket where TDemux : struc
     /// <summary>Deregistration under the interest lock, so it never interleaves with an interest change.</summary>
     public void UnregisterFrom(ref TDemux demux)
     {
-        lock (_interestLock)
+        lock (this)
         {
             demux.Unregister(_fd, Key);
         }

@@ -25,11 +25,14 @@ namespace Proactor.Linux;
 /// bytes and post its completion before the earlier operations' completions are posted (a
 /// completion-queue reader would see the stream out of order). The loop then runs what queued
 /// meanwhile (<see cref="EndDelivery"/>), since with edge-triggered readiness no new edge may come.
+///
+/// The lock is the queue's own monitor (nothing else can reach this object), not a
+/// <see cref="Lock"/>: every idle connection has two queues, and a separate lock object each is 40
+/// bytes per queue for nothing. The queue is also its direction's <see cref="ReportCounter"/>.
 /// </remarks>
 [SupportedOSPlatform("linux")]
-internal sealed class OperationQueue
+internal sealed class OperationQueue : ReportCounter
 {
-    private readonly Lock _lock = new();
     private OperationFifo<EmulatedOperation> _waiting;
     private volatile bool _hasPending;
     private bool _delivering;
@@ -49,7 +52,7 @@ internal sealed class OperationQueue
     public bool Submit(EmulatedOperation op, SafeSocketHandle handle, out bool becameNonEmpty, bool tryNow = true)
     {
         becameNonEmpty = false;
-        lock (_lock)
+        lock (this)
         {
             if (_closed)
             {
@@ -89,7 +92,7 @@ internal sealed class OperationQueue
     {
         EmulatedOperation? done = null;
         EmulatedOperation? doneTail = null;
-        lock (_lock)
+        lock (this)
         {
             while (_waiting.Head is { } op && !_closed)
             {
@@ -133,7 +136,7 @@ internal sealed class OperationQueue
     /// operations queued meanwhile and must be tried now.</summary>
     public bool EndDelivery()
     {
-        lock (_lock)
+        lock (this)
         {
             _delivering = false;
             return !_waiting.IsEmpty && !_closed;
@@ -143,7 +146,7 @@ internal sealed class OperationQueue
     /// <summary>Takes <paramref name="op"/> out of the queue if it is still waiting there.</summary>
     public bool TryRemove(EmulatedOperation op, out bool drained)
     {
-        lock (_lock)
+        lock (this)
         {
             drained = false;
             if (!_waiting.TryRemove(op))
@@ -161,7 +164,7 @@ internal sealed class OperationQueue
     /// as a chain through <see cref="Operation.QueueNext"/>.</summary>
     public EmulatedOperation? Close()
     {
-        lock (_lock)
+        lock (this)
         {
             _closed = true;
             _hasPending = false;

@@ -74,6 +74,10 @@ internal sealed class IoUringSocket : EngineSocket
 
     public override Operation CreateOperation() => new IoUringOperation();
 
+    /// <summary>Start sets <see cref="IoUringOperation.Socket"/> and counts a new use, which tells a
+    /// late cancel of an earlier use apart, whichever socket that use was on.</summary>
+    public override bool SharesOperations => true;
+
     /// <summary>
     /// Any thread. A receive or send started off the ring thread that finds its direction idle is
     /// first tried at once with one non-blocking syscall on the caller's thread, as the emulated
@@ -169,15 +173,13 @@ internal sealed class IoUringSocket : EngineSocket
             _ => false,
         };
 
-    private readonly Gate _receiveGate = new();
-    private readonly Gate _sendGate = new();
-
+    // A direction is its own gate: no separate object per direction and connection.
     private Gate GateOf(OperationKind kind) =>
-        kind is OperationKind.Receive or OperationKind.Accept ? _receiveGate : _sendGate;
+        kind is OperationKind.Receive or OperationKind.Accept ? ReceiveSide : SendSide;
 
     /// <summary>The count of <paramref name="op"/>'s direction; taken before the operation
     /// completes (after that the pooled object may already serve another start).</summary>
-    public Gate GateOf(IoUringOperation op) => IsReceiveSide(op) ? _receiveGate : _sendGate;
+    public Gate GateOf(IoUringOperation op) => IsReceiveSide(op) ? ReceiveSide : SendSide;
 
     /// <summary>Ring thread: an operation of <paramref name="gate"/>'s direction, started through
     /// <see cref="Start"/>, has finished and its completion was delivered. Only after the delivery:
@@ -186,8 +188,8 @@ internal sealed class IoUringSocket : EngineSocket
     public static void OnFinished(Gate gate) => Interlocked.Decrement(ref gate.Outstanding);
 
     /// <summary>One direction's count of operations between start and finish; its monitor
-    /// orders starters.</summary>
-    internal sealed class Gate
+    /// orders starters. The base of the direction's <see cref="Direction"/>.</summary>
+    internal class Gate
     {
         public int Outstanding;
     }
@@ -278,7 +280,7 @@ internal sealed class IoUringSocket : EngineSocket
 
     /// <summary>One direction of a socket: waiting operations (the FIFO every backend shares), and
     /// the one in flight. Touched by the ring thread only.</summary>
-    internal sealed class Direction
+    internal sealed class Direction : Gate
     {
         private OperationFifo<IoUringOperation> _waiting;
 

@@ -1,0 +1,66 @@
+using System;
+using System.Threading;
+
+namespace Proactor;
+
+/// <summary>
+/// An engine's idle operation objects, for backends whose operations may serve any socket of the
+/// engine (<see cref="EngineSocket.SharesOperations"/>). A socket then holds an operation only while
+/// it is in flight: an idle connection (one receive pending) costs one operation object, not one per
+/// direction it ever used.
+/// </summary>
+/// <remarks>
+/// Bounded by the caller's capacity (twice the engine's open sockets: what per-socket caching kept at
+/// most), so a steady state with every socket's operations idle at once still allocates nothing, and
+/// a burst leaves at most that many behind. One lock: a rent or return is two memory writes under it,
+/// far below the syscall each operation makes.
+/// </remarks>
+internal sealed class OperationPool
+{
+    /// <summary>Kept even for an engine with few sockets, so a burst of overlapping operations on one
+    /// socket (queued sends) does not allocate each time.</summary>
+    public const int MinimumCapacity = 64;
+
+    private readonly Lock _lock = new();
+    private Operation?[] _items = new Operation?[16];
+    private int _count;
+
+    /// <summary>Idle objects held now (tests and diagnostics).</summary>
+    public int Count => Volatile.Read(ref _count);
+
+    public Operation? TryRent()
+    {
+        lock (_lock)
+        {
+            if (_count == 0)
+            {
+                return null;
+            }
+
+            Operation? op = _items[--_count];
+            _items[_count] = null;
+            return op;
+        }
+    }
+
+    /// <summary>Keeps <paramref name="operation"/> for the next rent unless <paramref name="capacity"/>
+    /// objects are idle already (then it is left to the GC).</summary>
+    public void Return(Operation operation, int capacity)
+    {
+        capacity = Math.Max(capacity, MinimumCapacity);
+        lock (_lock)
+        {
+            if (_count >= capacity)
+            {
+                return;
+            }
+
+            if (_count == _items.Length)
+            {
+                Array.Resize(ref _items, Math.Min(_items.Length * 2, capacity));
+            }
+
+            _items[_count++] = operation;
+        }
+    }
+}
