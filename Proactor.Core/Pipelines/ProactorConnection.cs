@@ -71,18 +71,19 @@ public sealed partial class ProactorConnection : IDuplexPipe, IAsyncDisposable
         _socket = socket;
         _options = options;
         MemoryPool = options.MemoryPool ?? s_sharedPool;
+        PipeScheduler transportScheduler = options.TransportScheduler ?? IoQueue.NextShared();
         int segment = MemoryPool.MaxBufferSize is > 0 and < PinnedBlockMemoryPool.BlockSize ? MemoryPool.MaxBufferSize : PinnedBlockMemoryPool.BlockSize;
         _input = new Pipe(new PipeOptions(
             MemoryPool,
             readerScheduler: options.ApplicationScheduler,
-            writerScheduler: options.TransportScheduler,
+            writerScheduler: transportScheduler,
             pauseWriterThreshold: options.InputPauseThreshold,
             resumeWriterThreshold: options.InputResumeThreshold,
             minimumSegmentSize: segment,
             useSynchronizationContext: false));
         _output = new Pipe(new PipeOptions(
             MemoryPool,
-            readerScheduler: options.TransportScheduler,
+            readerScheduler: transportScheduler,
             writerScheduler: options.ApplicationScheduler,
             pauseWriterThreshold: options.OutputPauseThreshold,
             resumeWriterThreshold: options.OutputResumeThreshold,
