@@ -37,7 +37,7 @@ internal sealed class HttpSettings : CommandSettings
     public string Pipeline { get; set; } = "16";
 
     [CommandOption("--servers <NAMES>")]
-    [Description("Only these Kestrel configurations, comma-separated: sockets, proactor, proactor-inline, proactor-epoll-inline")]
+    [Description("Only these Kestrel configurations, comma-separated: sockets, proactor (UseProactor()'s defaults), proactor-threadpool, proactor-inline, proactor-epoll-inline")]
     public string? Servers { get; set; }
 
     [CommandOption("--workloads <NAMES>")]
@@ -106,9 +106,9 @@ internal sealed class HttpServeSettings : CommandSettings
     public string Backend { get; set; } = "default";
 
     [CommandOption("--dispatch <NAME>")]
-    [Description("Proactor dispatch: threadpool or inline")]
-    [DefaultValue("threadpool")]
-    public string Dispatch { get; set; } = "threadpool";
+    [Description("Proactor dispatch: threadpool, inline, or default (the transport's: inline)")]
+    [DefaultValue("default")]
+    public string Dispatch { get; set; } = "default";
 
     [CommandOption("--loops <N>")]
     [Description("Proactor loops (0: one per core)")]
@@ -125,7 +125,7 @@ internal sealed class HttpServeSettings : CommandSettings
         Name,
         Transport is "sockets" or "proactor" ? Transport : throw new UsageException($"http-serve: option '--transport' is sockets or proactor, not '{Transport}'."),
         BackendNames.ParseBackend(Backend).Backend,
-        BackendNames.ParseDispatch(Dispatch),
+        Dispatch.Equals("default", StringComparison.OrdinalIgnoreCase) ? null : BackendNames.ParseDispatch(Dispatch),
         Values.Int("http-serve", "--loops", Loops, 0, 256),
         Values.Int("http-serve", "--port", Port, 0, 65535));
 

@@ -34,7 +34,11 @@ internal static class HttpServeCommand
             builder.WebHost.UseProactor(o =>
             {
                 o.Backend = config.Backend;
-                o.Dispatch = config.Dispatch;
+                if (config.Dispatch is { } dispatch)
+                {
+                    o.Dispatch = dispatch;
+                }
+
                 o.Loops = config.Loops;
             });
         }

@@ -16,9 +16,10 @@ namespace Proactor.Pipelines;
 /// <para>
 /// Receives go straight into the pipe's own memory, rented from a pool of pinned blocks (no copy
 /// from a socket buffer, as <c>PipeReader.Create(stream)</c> would make). While no data is pending
-/// the connection waits with a zero-byte receive, so an idle connection holds no buffer. Each
-/// flushed <see cref="System.Buffers.ReadOnlySequence{T}"/> is sent with as few sends as the
-/// socket allows. Both directions apply back-pressure (see <see cref="ProactorConnectionOptions"/>):
+/// the connection waits with a zero-byte receive, so an idle connection holds no buffer. A flush
+/// wakes the send loop on an I/O queue (see <see cref="ProactorConnectionOptions.TransportScheduler"/>)
+/// rather than sending on the flushing thread, so what several flushes wrote before it runs
+/// (pipelined responses) leaves in one gather send. Both directions apply back-pressure (see <see cref="ProactorConnectionOptions"/>):
 /// unread input beyond its pause threshold stops receiving; unsent output beyond its threshold
 /// makes the writer's <c>FlushAsync</c> wait. In steady state a read or write cycle allocates nothing.
 /// </para>
@@ -71,18 +72,19 @@ public sealed partial class ProactorConnection : IDuplexPipe, IAsyncDisposable
         _socket = socket;
         _options = options;
         MemoryPool = options.MemoryPool ?? s_sharedPool;
+        PipeScheduler transportScheduler = options.TransportScheduler ?? IoQueue.NextShared();
         int segment = MemoryPool.MaxBufferSize is > 0 and < PinnedBlockMemoryPool.BlockSize ? MemoryPool.MaxBufferSize : PinnedBlockMemoryPool.BlockSize;
         _input = new Pipe(new PipeOptions(
             MemoryPool,
             readerScheduler: options.ApplicationScheduler,
-            writerScheduler: options.TransportScheduler,
+            writerScheduler: transportScheduler,
             pauseWriterThreshold: options.InputPauseThreshold,
             resumeWriterThreshold: options.InputResumeThreshold,
             minimumSegmentSize: segment,
             useSynchronizationContext: false));
         _output = new Pipe(new PipeOptions(
             MemoryPool,
-            readerScheduler: options.TransportScheduler,
+            readerScheduler: transportScheduler,
             writerScheduler: options.ApplicationScheduler,
             pauseWriterThreshold: options.OutputPauseThreshold,
             resumeWriterThreshold: options.OutputResumeThreshold,

@@ -35,11 +35,14 @@ public sealed record ProactorConnectionOptions
     /// awaiting async method's continuation without allocating.)</summary>
     public PipeScheduler ApplicationScheduler { get; init; } = PipeScheduler.ThreadPool;
 
-    /// <summary>Where the connection's own continuations run when the application resumes them (a
-    /// flush that wakes the send loop, a read that ends the receive pause). Default
-    /// <see cref="PipeScheduler.Inline"/>: the flushing thread starts the send itself, which
-    /// completes at once when the socket buffer has room.</summary>
-    public PipeScheduler TransportScheduler { get; init; } = PipeScheduler.Inline;
+    /// <summary>Where the connection's own continuations run when the application resumes them: the
+    /// send loop woken by a flush, the receive loop woken by a read that ends its pause. Null (the
+    /// default) gives each connection one of a few shared I/O queues (one per processor, at most
+    /// 16, as Kestrel's Sockets transport): the flushing thread only queues the send, so every
+    /// flush made before the queue runs (a batch of pipelined responses) leaves in one gather send.
+    /// <see cref="PipeScheduler.Inline"/> makes the flushing thread send at once: one send per
+    /// flush, no thread-pool hop.</summary>
+    public PipeScheduler? TransportScheduler { get; init; }
 
     /// <summary>While no data is pending, wait with a zero-byte receive before renting a buffer, so
     /// an idle connection holds no buffer (the default). False receives straight into a rented
@@ -65,7 +68,6 @@ public sealed record ProactorConnectionOptions
     internal void Validate()
     {
         ArgumentNullException.ThrowIfNull(ApplicationScheduler);
-        ArgumentNullException.ThrowIfNull(TransportScheduler);
         Check(InputPauseThreshold, InputResumeThreshold, "Input");
         Check(OutputPauseThreshold, OutputResumeThreshold, "Output");
 

@@ -43,13 +43,17 @@ internal sealed class KestrelApp : IAsyncDisposable
 
     public static byte PatternAt(long i) => (byte)((i * 31) + (i >> 12) + 7);
 
-    public static async Task<KestrelApp> StartAsync(EngineOptions engine, X509Certificate2? certificate = null, Action<ProactorTransportOptions>? configure = null)
+    public static async Task<KestrelApp> StartAsync(EngineOptions? engine, X509Certificate2? certificate = null, Action<ProactorTransportOptions>? configure = null)
     {
         WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.WebHost.UseProactor(o =>
         {
-            o.Engine = engine;
+            if (engine is not null)
+            {
+                o.Engine = engine; // otherwise the transport's own default, as UseProactor() gives a user
+            }
+
             o.Loops = 2; // main + one sub loop: connections spread over both
             configure?.Invoke(o);
         });

@@ -2,6 +2,14 @@ using NUnit.Framework;
 
 namespace Proactor.Tests.AspNetCore;
 
+/// <summary>Kestrel on what <c>UseProactor()</c> picks by itself (io_uring, or epoll where the
+/// kernel refuses it; inline dispatch).</summary>
+[TestFixture, Platform("Linux"), Category("Linux")]
+public sealed class KestrelOnTransportDefaultsTests : KestrelTransportTests
+{
+    protected override EngineOptions? Options => null;
+}
+
 /// <summary>Kestrel on edge-triggered epoll.</summary>
 [TestFixture, Platform("Linux"), Category("Linux")]
 public sealed class KestrelOnEpollTests : KestrelTransportTests

@@ -25,8 +25,8 @@ public abstract class KestrelTransportTests
     private IReadOnlyDictionary<string, string> _descriptorsBefore = null!;
     private readonly List<IAsyncDisposable> _apps = new();
 
-    /// <summary>The engines' options under test.</summary>
-    protected abstract EngineOptions Options { get; }
+    /// <summary>The engines' options under test; null for the transport's defaults.</summary>
+    protected abstract EngineOptions? Options { get; }
 
     [SetUp]
     public void SnapshotDescriptors() => _descriptorsBefore = DescriptorCount.Snapshot();
