@@ -29,6 +29,7 @@ public abstract partial class ProactorEngine : IDisposable
 
         Options = options;
         Statistics = new EngineStatistics(this);
+        CompletionBatch = new CompletionBatch(this);
     }
 
     private static int s_instances;
@@ -47,6 +48,23 @@ public abstract partial class ProactorEngine : IDisposable
 
     /// <summary>Backends call this once per iteration of their loop (after each wait).</summary>
     internal void OnLoopIteration() => Statistics.OnLoopIteration();
+
+    /// <summary>Where thread-pool completions wait for the end of the loop iteration.</summary>
+    internal CompletionBatch CompletionBatch { get; }
+
+    /// <summary>Backends call this on their loop thread at the end of every loop iteration (after
+    /// the last thing that may complete an operation: readiness, deadlines, posted work) and once
+    /// more after their shutdown: hands the iteration's thread-pool completions to the pool in one
+    /// work item.</summary>
+    internal void FlushCompletions() => CompletionBatch.Flush();
+
+    /// <summary>A pool thread has run a batch of this engine's continuations (or stopped early)
+    /// and owes the wake-up that posts from it deferred (<see cref="CompletionBatch.OweWake"/>);
+    /// called on that thread. A backend that defers must bound the deferral, since a continuation
+    /// may block before its batch ends.</summary>
+    internal virtual void OnBatchDelivered()
+    {
+    }
 
     /// <summary>The options this engine was created with.</summary>
     public EngineOptions Options { get; }

@@ -148,9 +148,11 @@ internal sealed class ManagedEngine : ProactorEngine
                 OnLoopIteration();
                 Timers.RunDue();
                 RunPosted();
+                FlushCompletions();
             }
 
             Shutdown();
+            FlushCompletions();
         }
         catch (Exception e)
         {

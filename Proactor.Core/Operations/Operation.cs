@@ -49,7 +49,9 @@ internal abstract partial class Operation : IValueTaskSource<int>, IValueTaskSou
 
     protected Operation()
     {
-        _core.RunContinuationsAsynchronously = true;
+        // Never asynchronously: an inline completion runs its continuation on the loop, and a
+        // thread-pool completion is already on a pool thread when it sets the result (CompletionBatch).
+        _core.RunContinuationsAsynchronously = false;
     }
 
     public OperationKind Kind { get; private set; }
@@ -98,7 +100,6 @@ internal abstract partial class Operation : IValueTaskSource<int>, IValueTaskSou
     {
         _core.Reset();
         _inline = queue is null && owner.EffectiveDispatch == CompletionDispatch.Inline;
-        _core.RunContinuationsAsynchronously = !_inline;
         _completed = 0;
         _cancelRequested = false;
         _cancelReason = CancelReasonNone;
@@ -204,7 +205,9 @@ internal abstract partial class Operation : IValueTaskSource<int>, IValueTaskSou
 
         if (!_inline)
         {
-            SetCoreResult();
+            // Thread-pool dispatch: the engine's batch sets the result on a pool thread, where the
+            // continuation then runs synchronously.
+            Owner.Engine.CompletionBatch.Add(this);
             return;
         }
 
@@ -249,6 +252,10 @@ internal abstract partial class Operation : IValueTaskSource<int>, IValueTaskSou
             _core.SetException(CreateException());
         }
     }
+
+    /// <summary>Pool thread, from the engine's <see cref="Proactor.CompletionBatch"/>: delivers the result; the
+    /// continuation runs here (or is posted to the context it captured).</summary>
+    internal void DeliverBatched() => SetCoreResult();
 
     /// <summary>For an operation that completed synchronously in Start: wrap the accepted socket.</summary>
     internal void OnCompletedSynchronously() => WrapAcceptedSocket();

@@ -170,9 +170,11 @@ internal sealed class EmulatedEngine<TDemux> : ProactorEngine where TDemux : str
                 OnLoopIteration();
                 Timers.RunDue();
                 RunPosted();
+                FlushCompletions();
             }
 
             Shutdown();
+            FlushCompletions();
         }
         catch (Exception e)
         {

@@ -47,6 +47,9 @@ internal sealed unsafe partial class IoUringEngine
                     break;
                 }
 
+                // Before the wait is decided: what the commands, the last reap and the deadlines
+                // completed goes to the pool now (and its worker bounds the sleep, see WakeDeferral).
+                FlushCompletions();
                 bool wait = !_ring.HasCompletions;
                 int timeout = -1;
                 if (wait)
@@ -62,7 +65,7 @@ internal sealed unsafe partial class IoUringEngine
 
                     // Read after the flag, so a timer scheduled meanwhile either is seen here
                     // or wakes us (WakeLoop).
-                    timeout = Timers.GetWaitTimeoutMilliseconds();
+                    timeout = BoundSleepForBatches(Timers.GetWaitTimeoutMilliseconds());
                     if (timeout == 0)
                     {
                         wait = false;
@@ -71,6 +74,7 @@ internal sealed unsafe partial class IoUringEngine
                 }
 
                 SubmitAndWait(wait, timeout);
+                OnRingAwake();
                 _waker.Awake();
                 ReapCompletions();
                 OnLoopIteration();
@@ -78,6 +82,7 @@ internal sealed unsafe partial class IoUringEngine
             }
 
             Shutdown();
+            FlushCompletions();
         }
         catch (Exception e)
         {

@@ -119,7 +119,10 @@ internal sealed unsafe partial class IoUringEngine
             return;
         }
 
-        _waker.Wake();
+        if (!TryDeferWake())
+        {
+            _waker.Wake();
+        }
     }
 
     private bool HasPostedCommands =>

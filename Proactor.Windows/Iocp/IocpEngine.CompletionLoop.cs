@@ -48,9 +48,11 @@ internal sealed unsafe partial class IocpEngine
                     DispatchPackets(entries, n);
                     OnLoopIteration();
                     Timers.RunDue();
+                    FlushCompletions();
                 }
 
                 Shutdown(entries, capacity);
+                FlushCompletions();
             }
             finally
             {
