@@ -100,9 +100,12 @@ internal sealed class ComparePlan
 
         TimeSpan warmup = options.Warmup ?? options.Profile switch
         {
-            RunProfile.Quick => TimeSpan.FromSeconds(0.25),
-            RunProfile.Full => TimeSpan.FromSeconds(1),
-            _ => TimeSpan.FromSeconds(0.4),
+            // Long enough for tiered compilation to replace the library's first (unoptimized) code
+            // under load on one pinned core: the runtime's own sockets ship precompiled, so a short
+            // warm-up measures Proactor's tier-0 code against their optimized code.
+            RunProfile.Quick => TimeSpan.FromSeconds(0.6),
+            RunProfile.Full => TimeSpan.FromSeconds(2),
+            _ => TimeSpan.FromSeconds(1.5),
         };
 
         var plan = new ComparePlan
