@@ -37,6 +37,7 @@ internal sealed unsafe partial class IoUringEngine
                 }
             }
 
+            SetUpBufferRing();
             _started.Set();
             ArmWakeRead();
             while (true)
@@ -163,6 +164,9 @@ internal sealed unsafe partial class IoUringEngine
             {
                 case IoUringOperation op:
                     OnOperationCompleted(op, cqe.Res, cqe.Flags);
+                    break;
+                case IoUringSocket { ReceiveMultishot: true } stream:
+                    OnMultishotReceive(stream, cqe);
                     break;
                 case IoUringSocket listener:
                     OnMultishotAccept(listener, cqe);
@@ -446,6 +450,7 @@ internal sealed unsafe partial class IoUringEngine
         if (socket.Closing && !socket.Finished && socket.InFlight == 0)
         {
             CloseAcceptedBacklog(socket);
+            socket.ReleaseHeld();
             socket.ReleaseDescriptor();
             Unregister(socket);
         }
@@ -537,6 +542,7 @@ internal sealed unsafe partial class IoUringEngine
         if (!stuck)
         {
             NativeMemory.Free(_scratch); // with a stuck read the kernel might still write it: leak instead
+            _bufferRing?.Dispose(); // likewise: a stuck multishot receive might still pick a buffer
         }
     }
 
