@@ -18,6 +18,9 @@ internal sealed unsafe partial class IoUringEngine
     /// <summary>Bytes per ring buffer: a larger arrival comes in several CQEs.</summary>
     private const int BufferRingBufferSize = 4096;
 
+    /// <summary>The buffer ring's memory: what the kernel may fill before the ring thread reaps.</summary>
+    internal const int BufferRingBytes = BufferRingEntries * BufferRingBufferSize;
+
     private IoUringBufferRing? _bufferRing;
     private bool _multishotReceive;
     private long _bufferRingExhaustions;
