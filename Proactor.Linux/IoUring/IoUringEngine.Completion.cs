@@ -408,7 +408,17 @@ internal sealed unsafe partial class IoUringEngine
                 }
             }
 
-            op.Complete();
+            // A receive the inline continuation starts may then take held data at once.
+            bool wasCompletingInline = gate.CompletingInline;
+            gate.CompletingInline = op.CompletesInline;
+            try
+            {
+                op.Complete();
+            }
+            finally
+            {
+                gate.CompletingInline = wasCompletingInline;
+            }
         }
         catch (Exception e)
         {

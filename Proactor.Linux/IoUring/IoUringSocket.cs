@@ -107,7 +107,10 @@ internal sealed partial class IoUringSocket : EngineSocket
             try
             {
                 // Receives only: a readiness wait's owner may expect its report from the loop.
-                if (outstanding == 1 && _receiveMultishot && op.Kind == OperationKind.Receive && IsServedByMultishot(op) &&
+                // Nothing may be queued ahead; the one receive allowed besides this one is the
+                // receive whose inline continuation is running right here, already delivered.
+                if ((outstanding == 1 || (outstanding == 2 && gate.CompletingInline && _engine.IsEngineThread)) &&
+                    _receiveMultishot && op.Kind == OperationKind.Receive && IsServedByMultishot(op) &&
                     Volatile.Read(ref _closeRequested) == 0 && TryTakeHeld(op))
                 {
                     return false; // what the multishot receive took ahead: no SQE, no syscall
@@ -201,6 +204,10 @@ internal sealed partial class IoUringSocket : EngineSocket
     internal sealed class Gate
     {
         public int Outstanding;
+
+        /// <summary>Ring thread: an operation of the direction is delivering its completion
+        /// inline (its continuation runs on the ring thread, inside <c>Complete</c>).</summary>
+        public bool CompletingInline;
     }
 
     public override void Cancel(Operation operation) => _engine.PostCancel((IoUringOperation)operation);

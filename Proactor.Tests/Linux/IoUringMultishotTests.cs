@@ -192,6 +192,43 @@ public sealed class IoUringMultishotTests
     }
 
     [Test]
+    public async Task A_receive_started_by_an_inline_continuation_takes_held_data_synchronously()
+    {
+        using IoUringEngine engine = CreateEngine(CompletionDispatch.Inline);
+        (Socket client, ProactorSocket server) = await PairAsync(engine);
+        using (client)
+        using (server)
+        {
+            await EnterMultishotAsync(client, server);
+            var done = new TaskCompletionSource<(bool Synchronous, int Bytes)>(TaskCreationOptions.RunContinuationsAsynchronously);
+            byte[] buffer = new byte[16];
+            ValueTask<int> wait = server.ReceiveAsync(Memory<byte>.Empty);
+            wait.GetAwaiter().OnCompleted(() =>
+            {
+                // On the ring thread, inside the zero-byte receive's completion: the echo's next step.
+                wait.GetAwaiter().GetResult();
+                ValueTask<int> receive = server.ReceiveAsync(buffer);
+                if (receive.IsCompleted)
+                {
+                    done.SetResult((true, receive.Result));
+                }
+                else
+                {
+                    receive.AsTask().ContinueWith(t => done.SetResult((false, t.Result)), TaskScheduler.Default);
+                }
+            });
+
+            client.Send(new byte[] { 5, 6, 7 });
+            (bool synchronous, int bytes) = await done.Task.Timeout();
+            Assert.Multiple(() =>
+            {
+                Assert.That(synchronous, Is.True, "the data the zero-byte receive saw is held: no trip through the ring");
+                Assert.That(buffer.Take(bytes).ToArray(), Is.EqualTo(new byte[] { 5, 6, 7 }));
+            });
+        }
+    }
+
+    [Test]
     public async Task A_cancelled_receive_loses_no_data_the_next_receive_gets_it()
     {
         using IoUringEngine engine = CreateEngine(CompletionDispatch.ThreadPool);
