@@ -13,10 +13,10 @@ internal sealed unsafe partial class IoUringEngine
 {
     /// <summary>Buffers of the shared ring: enough for every socket of a busy engine to get one
     /// arrival between two reaps; an emptied ring only pauses the multishot receives (ENOBUFS).</summary>
-    private const int BufferRingEntries = 256;
+    private const int BufferRingEntries = 128;
 
     /// <summary>Bytes per ring buffer: a larger arrival comes in several CQEs.</summary>
-    private const int BufferRingBufferSize = 4096;
+    private const int BufferRingBufferSize = 16 * 1024;
 
     /// <summary>The buffer ring's memory: what the kernel may fill before the ring thread reaps.</summary>
     internal const int BufferRingBytes = BufferRingEntries * BufferRingBufferSize;
@@ -71,7 +71,7 @@ internal sealed unsafe partial class IoUringEngine
         {
             // Entered by a plain receive with a buffer: the idle wait of a server (a zero-byte
             // receive) costs a poll either way, and other kinds keep their own path.
-            if (!_multishotReceive || !socket.IsStream || op.Kind != OperationKind.Receive || op.IsMessage || op.Buffer.Length == 0)
+            if (!_multishotReceive || !socket.IsStream || socket.BulkStream || op.Kind != OperationKind.Receive || op.IsMessage || op.Buffer.Length == 0)
             {
                 return false;
             }
@@ -80,6 +80,12 @@ internal sealed unsafe partial class IoUringEngine
         }
         else if (!IoUringSocket.IsServedByMultishot(op))
         {
+            return false;
+        }
+
+        if (socket.BulkStream && !socket.MultishotArmed && socket.HeldBytes == 0 && !socket.HasHeldEvent)
+        {
+            socket.LeaveReceiveMultishot();
             return false;
         }
 
@@ -151,11 +157,18 @@ internal sealed unsafe partial class IoUringEngine
             {
                 OnMultishotReceiveFailed(socket, direction, -res);
             }
-            else if (more && socket.HeldBytes >= IoUringSocket.MaxHeldBytes && !socket.MultishotCancelSubmitted)
+            else if (more && !socket.MultishotCancelSubmitted &&
+                (socket.HeldBytes >= IoUringSocket.MaxHeldBytes || res == _bufferRing!.BufferSize))
             {
-                // Nobody receives: stop taking ahead. Re-armed when a receive finds nothing held.
+                // Nobody receives: stop taking ahead (re-armed when a receive finds nothing held).
+                // Or a bulk stream: it goes back to one SQE per receive.
+                socket.BulkStream |= res == _bufferRing!.BufferSize;
                 socket.MultishotCancelSubmitted = true;
                 SubmitCancel(socket.MultishotUserData);
+            }
+            else if (res == _bufferRing!.BufferSize)
+            {
+                socket.BulkStream = true; // the last CQE of this multishot: it is not re-armed
             }
 
             if (direction.Current is { WaitsForMultishot: true } op)
@@ -165,6 +178,13 @@ internal sealed unsafe partial class IoUringEngine
                     op.WaitsForMultishot = false;
                     direction.Current = null;
                     FinishOperation(op); // an inline continuation may start the next receive: it finds the rest held
+                }
+                else if (!socket.MultishotArmed && socket.BulkStream)
+                {
+                    // Nothing held, nothing armed: the waiting receive goes to the kernel itself.
+                    socket.LeaveReceiveMultishot();
+                    op.WaitsForMultishot = false;
+                    SubmitOperation(op);
                 }
                 else if (!socket.MultishotArmed && socket.ReceiveMultishot)
                 {

@@ -25,6 +25,10 @@ internal sealed partial class IoUringSocket
     /// peer that sends faster than the application receives meets TCP flow control, not our memory.</summary>
     internal const int MaxHeldBytes = 64 * 1024;
 
+    /// <summary>The smallest held buffer rented: a message that arrives in several ring buffers
+    /// then fits at once, instead of growing (and copying) per CQE.</summary>
+    private const int MinHeldBuffer = 64 * 1024;
+
     private volatile bool _receiveMultishot;
     private byte[]? _held;
     private int _heldStart;
@@ -39,9 +43,19 @@ internal sealed partial class IoUringSocket
     /// <summary>Ring thread: from now on receives go through the multishot receive.</summary>
     public void EnterReceiveMultishot() => _receiveMultishot = true;
 
-    /// <summary>Ring thread: the kernel refused the multishot receive before it delivered anything;
-    /// receives go one SQE each again.</summary>
+    /// <summary>Ring thread: receives go one SQE each again (the kernel refused the multishot
+    /// receive, or the socket turned out to carry bulk data); only once nothing is held and no
+    /// multishot receive is armed, while a receive is outstanding.</summary>
     public void LeaveReceiveMultishot() => _receiveMultishot = false;
+
+    /// <summary>Ring thread: an arrival filled a whole ring buffer, so this is a bulk stream: a
+    /// receive straight into the caller's buffer copies once, the ring twice more (into held
+    /// data, then out). The multishot receive was cancelled; once it ended and what it held was
+    /// taken, the socket leaves multishot mode, for good.</summary>
+    public bool BulkStream;
+
+    /// <summary>An end of stream or an error waits to be delivered (ring thread).</summary>
+    public bool HasHeldEvent => _heldEnd || _heldError != SocketError.Success;
 
     /// <summary>Held bytes (ring thread: for the take-ahead bound).</summary>
     public int HeldBytes => _heldCount;
@@ -67,7 +81,7 @@ internal sealed partial class IoUringSocket
             {
                 byte[] grown = _held is not null && _held.Length >= needed
                     ? _held
-                    : ArrayPool<byte>.Shared.Rent(Math.Max(needed, 4096));
+                    : ArrayPool<byte>.Shared.Rent(Math.Max(needed, Math.Max(MinHeldBuffer, (_held?.Length ?? 0) * 2)));
                 if (_held is not null)
                 {
                     _held!.AsSpan(_heldStart, _heldCount).CopyTo(grown);

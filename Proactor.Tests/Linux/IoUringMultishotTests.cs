@@ -284,6 +284,44 @@ public sealed class IoUringMultishotTests
         }
     }
 
+    [TestCase(CompletionDispatch.ThreadPool)]
+    [TestCase(CompletionDispatch.Inline)]
+    public async Task A_bulk_stream_leaves_multishot_mode_without_losing_or_reordering_a_byte(CompletionDispatch dispatch)
+    {
+        using IoUringEngine engine = CreateEngine(dispatch);
+        (Socket client, ProactorSocket server) = await PairAsync(engine);
+        using (client)
+        using (server)
+        {
+            await EnterMultishotAsync(client, server);
+            byte[] data = Net.Pattern(1024 * 1024, seed: 5);
+            Task send = Task.Run(() => client.Send(data));
+            byte[] got = new byte[data.Length];
+            for (int offset = 0; offset < got.Length;)
+            {
+                int n = await server.ReceiveAsync(got.AsMemory(offset, Math.Min(40_000, got.Length - offset))).Timeout();
+                Assert.That(n, Is.GreaterThan(0));
+                offset += n;
+            }
+
+            await send.Timeout();
+            Assert.That(got.AsSpan().SequenceEqual(data), Is.True, "every byte, once, in order across the change of mode");
+
+            // And it goes on working (the change happens at the first receive that finds the
+            // cancelled multishot ended and nothing held), zero-byte waits included.
+            for (int i = 0; i < 5; i++)
+            {
+                client.Send(new byte[] { 9, 8, (byte)i });
+                Assert.That(await server.ReceiveAsync(Memory<byte>.Empty).Timeout(), Is.Zero);
+                byte[] small = new byte[8];
+                int m = await server.ReceiveAsync(small).Timeout();
+                Assert.That(small.Take(m).ToArray(), Is.EqualTo(new byte[] { 9, 8, (byte)i }));
+            }
+
+            Assert.That(Ring(server).ReceiveMultishot, Is.False, "arrivals that fill whole ring buffers send the socket back to one SQE per receive");
+        }
+    }
+
     [Test]
     public async Task An_emptied_buffer_ring_pauses_sockets_and_every_byte_still_arrives()
     {
