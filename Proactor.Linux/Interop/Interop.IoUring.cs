@@ -54,6 +54,14 @@ internal static unsafe partial class Interop
 
         // io_uring_register opcodes.
         internal const uint IORING_REGISTER_ENABLE_RINGS = 12;
+        internal const uint IORING_REGISTER_PBUF_RING = 22; // Linux 5.19
+        internal const uint IORING_UNREGISTER_PBUF_RING = 23;
+
+        // sqe->flags.
+        internal const byte IOSQE_BUFFER_SELECT = 1 << 5;
+
+        // sqe->ioprio for SEND/RECV: keep receiving, one CQE per provided buffer filled (Linux 6.0).
+        internal const ushort IORING_RECV_MULTISHOT = 1 << 1;
 
         // mmap offsets of the three shared regions.
         internal const long IORING_OFF_SQ_RING = 0;
@@ -75,6 +83,10 @@ internal static unsafe partial class Interop
 
         // cqe->flags: more CQEs will follow for this request (multishot still armed).
         internal const uint IORING_CQE_F_MORE = 1u << 1;
+
+        // cqe->flags: a provided buffer was used; its id is in the upper 16 bits.
+        internal const uint IORING_CQE_F_BUFFER = 1u << 0;
+        internal const int IORING_CQE_BUFFER_SHIFT = 16;
         internal const uint IORING_CQE_F_SOCK_NONEMPTY = 1u << 2;
 
         /// <summary>errno ETIME: an io_uring_enter wait ended by its timeout.</summary>
@@ -164,6 +176,28 @@ internal static unsafe partial class Interop
         public ulong UserData;
         public int Res;
         public uint Flags;
+    }
+
+    /// <summary>struct io_uring_buf_reg (40 bytes): a provided buffer ring for IORING_REGISTER_PBUF_RING.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    internal struct IoUringBufReg
+    {
+        public ulong RingAddr;
+        public uint RingEntries;
+        public ushort Bgid;
+        public ushort Flags;
+        public fixed ulong Resv[3];
+    }
+
+    /// <summary>struct io_uring_buf (16 bytes): one entry of a provided buffer ring. The ring's
+    /// tail (a u16) overlays the <c>resv</c> field of entry 0, at byte 14.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    internal struct IoUringBuf
+    {
+        public ulong Addr;
+        public uint Len;
+        public ushort Bid;
+        public ushort Resv;
     }
 
     /// <summary>struct io_uring_getevents_arg: passed with IORING_ENTER_EXT_ARG to bound the wait.</summary>

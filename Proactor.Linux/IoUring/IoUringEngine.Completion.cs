@@ -37,6 +37,7 @@ internal sealed unsafe partial class IoUringEngine
                 }
             }
 
+            SetUpBufferRing();
             _started.Set();
             ArmWakeRead();
             while (true)
@@ -168,6 +169,9 @@ internal sealed unsafe partial class IoUringEngine
             {
                 case IoUringOperation op:
                     OnOperationCompleted(op, cqe.Res, cqe.Flags);
+                    break;
+                case IoUringSocket { ReceiveMultishot: true } stream:
+                    OnMultishotReceive(stream, cqe);
                     break;
                 case IoUringSocket listener:
                     OnMultishotAccept(listener, cqe);
@@ -409,7 +413,17 @@ internal sealed unsafe partial class IoUringEngine
                 }
             }
 
-            op.Complete();
+            // A receive the inline continuation starts may then take held data at once.
+            bool wasCompletingInline = gate.CompletingInline;
+            gate.CompletingInline = op.CompletesInline;
+            try
+            {
+                op.Complete();
+            }
+            finally
+            {
+                gate.CompletingInline = wasCompletingInline;
+            }
         }
         catch (Exception e)
         {
@@ -451,6 +465,7 @@ internal sealed unsafe partial class IoUringEngine
         if (socket.Closing && !socket.Finished && socket.InFlight == 0)
         {
             CloseAcceptedBacklog(socket);
+            socket.ReleaseHeld();
             socket.ReleaseDescriptor();
             Unregister(socket);
         }
@@ -542,6 +557,7 @@ internal sealed unsafe partial class IoUringEngine
         if (!stuck)
         {
             NativeMemory.Free(_scratch); // with a stuck read the kernel might still write it: leak instead
+            _bufferRing?.Dispose(); // likewise: a stuck multishot receive might still pick a buffer
         }
     }
 

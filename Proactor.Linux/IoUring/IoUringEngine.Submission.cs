@@ -180,6 +180,7 @@ internal sealed unsafe partial class IoUringEngine
         int use = op.Use;
         op.StartedUse = use;
         op.CancelSubmitted = false;
+        op.WaitsForMultishot = false;
         op.UserData = 0;
         IoUringSocket socket = op.Socket;
         IoUringSocket.Direction direction = socket.DirectionOf(op);
@@ -241,6 +242,12 @@ internal sealed unsafe partial class IoUringEngine
                 }
 
                 break;
+            case IoUringOperation.RingState.InFlight when op.WaitsForMultishot:
+                // Nothing of it is in the kernel: it ends now; data arriving later is held for
+                // the next receive.
+                AbortWaitingForMultishot(op.Socket);
+                Pump(op.Socket, op.Socket.ReceiveSide);
+                break;
             case IoUringOperation.RingState.InFlight when !op.CancelSubmitted:
                 op.CancelSubmitted = true;
                 SubmitOperationCancel(op.UserData);
@@ -261,6 +268,11 @@ internal sealed unsafe partial class IoUringEngine
         // direction still completes in submission order.
         foreach (IoUringSocket.Direction direction in new[] { socket.ReceiveSide, socket.SendSide })
         {
+            if (direction.Current is { WaitsForMultishot: true })
+            {
+                AbortWaitingForMultishot(socket);
+            }
+
             if (direction.Current is { } current)
             {
                 if (!current.CancelSubmitted)
@@ -298,6 +310,11 @@ internal sealed unsafe partial class IoUringEngine
                 continue;
             }
 
+            if (op.Kind is OperationKind.Receive or OperationKind.Poll && PumpMultishotReceive(socket, direction, op))
+            {
+                continue;
+            }
+
             if (op.Kind == OperationKind.Accept && _multishotAccept && !socket.MultishotRefused)
             {
                 PumpMultishotAccept(socket);
@@ -309,6 +326,16 @@ internal sealed unsafe partial class IoUringEngine
             op.State = IoUringOperation.RingState.InFlight;
             SubmitOperation(op);
         }
+    }
+
+    /// <summary>Ends the receive that waits on the socket's multishot receive, aborted.</summary>
+    private static void AbortWaitingForMultishot(IoUringSocket socket)
+    {
+        IoUringOperation op = socket.ReceiveSide.Current!;
+        op.WaitsForMultishot = false;
+        socket.ReceiveSide.Current = null;
+        op.Error = SocketError.OperationAborted;
+        FinishOperation(op);
     }
 
     /// <summary>Multishot accept: the next waiting accept to hand a connection to. Cancelled ones

@@ -63,6 +63,10 @@ internal sealed partial class IoUringOperation : Operation
     /// <summary>Cancelled or aborted while Waiting: completes, aborted, when it reaches the head of
     /// its direction instead of being submitted.</summary>
     public bool AbortWhenDue;
+
+    /// <summary>The current receive of its socket, waiting for the socket's multishot receive to
+    /// bring data (it has no request of its own in the kernel).</summary>
+    public bool WaitsForMultishot;
     public ulong UserData;
     public MemoryHandle Pin;
     public bool Pinned;

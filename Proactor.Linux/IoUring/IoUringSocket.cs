@@ -20,7 +20,7 @@ namespace Proactor.Linux;
 /// last CQE that could touch it was reaped.
 /// </remarks>
 [SupportedOSPlatform("linux")]
-internal sealed class IoUringSocket : EngineSocket
+internal sealed partial class IoUringSocket : EngineSocket
 {
     private readonly IoUringEngine _engine;
     private int _closeRequested;
@@ -30,6 +30,7 @@ internal sealed class IoUringSocket : EngineSocket
         : base(engine, socket)
     {
         _engine = engine;
+        IsStream = socket.SocketType == SocketType.Stream;
 
         // The reference keeps the descriptor number from being closed (and reused by another
         // open) while SQEs name it; it is dropped only after the last CQE of this socket.
@@ -38,6 +39,9 @@ internal sealed class IoUringSocket : EngineSocket
     }
 
     public int Fd { get; }
+
+    /// <summary>A byte stream (TCP, Unix stream): what a multishot receive may serve.</summary>
+    public bool IsStream { get; }
 
     /// <summary>The key of the engine's socket table (set once at registration).</summary>
     public ulong Key { get; set; }
@@ -58,7 +62,7 @@ internal sealed class IoUringSocket : EngineSocket
     /// <summary>The descriptor was released.</summary>
     public bool Finished;
 
-    /// <summary>The multishot accept of a listener, while armed.</summary>
+    /// <summary>The multishot request of the socket (a listener's accept or a stream's receive), while armed.</summary>
     public bool MultishotArmed;
 
     public ulong MultishotUserData;
@@ -106,6 +110,16 @@ internal sealed class IoUringSocket : EngineSocket
             int outstanding = Interlocked.Increment(ref gate.Outstanding);
             try
             {
+                // Receives only: a readiness wait's owner may expect its report from the loop.
+                // Nothing may be queued ahead; the one receive allowed besides this one is the
+                // receive whose inline continuation is running right here, already delivered.
+                if ((outstanding == 1 || (outstanding == 2 && gate.CompletingInline && _engine.IsEngineThread)) &&
+                    _receiveMultishot && op.Kind == OperationKind.Receive && IsServedByMultishot(op) &&
+                    Volatile.Read(ref _closeRequested) == 0 && TryTakeHeld(op))
+                {
+                    return false; // what the multishot receive took ahead: no SQE, no syscall
+                }
+
                 if (outstanding == 1 && ShouldTryNow(op))
                 {
                     bool finished;
@@ -169,7 +183,7 @@ internal sealed class IoUringSocket : EngineSocket
         op.Kind switch
         {
             OperationKind.Send => true,
-            OperationKind.Receive => ReceiveMayBeReady,
+            OperationKind.Receive => ReceiveMayBeReady && !_receiveMultishot,
             _ => false,
         };
 
@@ -192,6 +206,10 @@ internal sealed class IoUringSocket : EngineSocket
     internal class Gate
     {
         public int Outstanding;
+
+        /// <summary>Ring thread: an operation of the direction is delivering its completion
+        /// inline (its continuation runs on the ring thread, inside <c>Complete</c>).</summary>
+        public bool CompletingInline;
     }
 
     public override void Cancel(Operation operation) => _engine.PostCancel((IoUringOperation)operation);
@@ -273,6 +291,7 @@ internal sealed class IoUringSocket : EngineSocket
     public override string? ReadinessUnsupportedReason => null;
 
     public override bool TryReceive(Span<byte> buffer, out int received, out SocketError error) =>
+        (_receiveMultishot && TryReceiveHeld(buffer, out received, out error)) ||
         ReadinessIo.TryReceive(Socket.SafeHandle, buffer, out received, out error);
 
     public override bool TrySend(ReadOnlySpan<byte> buffer, out int sent, out SocketError error) =>

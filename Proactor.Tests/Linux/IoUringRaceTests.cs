@@ -329,6 +329,7 @@ public sealed class IoUringRaceTests
         });
         engine.ShutdownGrace = TimeSpan.FromMilliseconds(300);
         engine.WithholdOperationCancels = true; // the receive in flight now ignores its cancel
+        engine.MultishotReceive = false; // a receive of its own in the kernel, not one waiting on the socket's multishot receive
 
         // The peer is not the engine's: the shutdown closes every socket of the engine, and
         // closing the peer would end the receive with the end of the stream.
