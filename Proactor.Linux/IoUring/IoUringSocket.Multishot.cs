@@ -74,7 +74,7 @@ internal sealed partial class IoUringSocket
     /// <summary>Ring thread: appends received bytes.</summary>
     public void Hold(ReadOnlySpan<byte> data)
     {
-        lock (_receiveGate)
+        lock (ReceiveSide)
         {
             int needed = _heldCount + data.Length;
             if (_held is null || _held.Length - _heldStart < needed)
@@ -103,7 +103,7 @@ internal sealed partial class IoUringSocket
     /// <summary>Ring thread: the peer ended its side (recv returned 0); every later receive gets 0.</summary>
     public void HoldEnd()
     {
-        lock (_receiveGate)
+        lock (ReceiveSide)
         {
             _heldEnd = true;
         }
@@ -112,7 +112,7 @@ internal sealed partial class IoUringSocket
     /// <summary>Ring thread: the receive failed; the next receive gets the error, once.</summary>
     public void HoldError(SocketError error)
     {
-        lock (_receiveGate)
+        lock (ReceiveSide)
         {
             _heldError = error;
         }
@@ -126,7 +126,7 @@ internal sealed partial class IoUringSocket
     /// </summary>
     public bool TryTakeHeld(IoUringOperation op)
     {
-        lock (_receiveGate)
+        lock (ReceiveSide)
         {
             if (_heldCount > 0)
             {
@@ -203,7 +203,7 @@ internal sealed partial class IoUringSocket
     /// <summary>Ring thread, when the socket is released: drops what was held.</summary>
     public void ReleaseHeld()
     {
-        lock (_receiveGate)
+        lock (ReceiveSide)
         {
             if (_held is not null)
             {
@@ -219,7 +219,7 @@ internal sealed partial class IoUringSocket
     /// <summary>The readiness API's direct receive: what is held comes first.</summary>
     private bool TryReceiveHeld(Span<byte> buffer, out int received, out SocketError error)
     {
-        lock (_receiveGate)
+        lock (ReceiveSide)
         {
             received = 0;
             error = SocketError.Success;
