@@ -135,16 +135,6 @@ internal sealed unsafe class EmulatedOperation : Operation
         return ReadinessIo.TryPoll(this, fd);
     }
 
-    /// <summary>A zero-byte stream receive: a wait for data that takes none.</summary>
-    public bool IsReadinessWait => Kind == OperationKind.Receive && Buffer.IsEmpty && !IsMessage && (Flags & SocketFlags.OutOfBand) == 0;
-
-    /// <summary>Finishes a <see cref="IsReadinessWait"/> receive on a readability report: 0 bytes, success.</summary>
-    public void CompleteAsReady()
-    {
-        BytesTransferred = 0;
-        Error = SocketError.Success;
-    }
-
     /// <summary>Clears per-use state the base type does not know.</summary>
     public void ResetEmulationState()
     {

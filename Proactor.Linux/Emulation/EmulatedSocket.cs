@@ -118,7 +118,7 @@ internal sealed class EmulatedSocket<TDemux> : EngineSocket where TDemux : struc
         if ((readiness & (Readiness.Read | Readiness.ErrorOrHangup)) != 0)
         {
             _receiveQueue.Value++; // the direction's report count
-            Drain(_receiveQueue, readable: (readiness & Readiness.ErrorOrHangup) == 0);
+            Drain(_receiveQueue);
         }
 
         if ((readiness & (Readiness.Write | Readiness.ErrorOrHangup)) != 0)
@@ -134,12 +134,11 @@ internal sealed class EmulatedSocket<TDemux> : EngineSocket where TDemux : struc
         Drain(_sendQueue);
     }
 
-    private void Drain(OperationQueue queue, bool readable = false)
+    private void Drain(OperationQueue queue)
     {
         while (true)
         {
-            EmulatedOperation? done = queue.OnReady(_fd, out bool drained, readable);
-            readable = false; // what queued meanwhile comes after receives that may have taken the data
+            EmulatedOperation? done = queue.OnReady(_fd, out bool drained);
             if (drained && TDemux.TracksInterest)
             {
                 UpdateInterest();

@@ -83,12 +83,7 @@ internal sealed class OperationQueue : ReportCounter
     /// completed by the caller outside the lock and then reported with <see cref="EndDelivery"/>;
     /// <paramref name="drained"/> tells whether interest may shrink.
     /// </summary>
-    /// <param name="fd">The socket's descriptor.</param>
-    /// <param name="drained">Set when the queue is empty afterwards.</param>
-    /// <param name="readable">True when the demultiplexer has just reported the socket readable
-    /// (without error or hang-up): zero-byte receives at the head then complete without a syscall,
-    /// as nothing has consumed the data since the report.</param>
-    public EmulatedOperation? OnReady(int fd, out bool drained, bool readable = false)
+    public EmulatedOperation? OnReady(int fd, out bool drained)
     {
         EmulatedOperation? done = null;
         EmulatedOperation? doneTail = null;
@@ -96,19 +91,9 @@ internal sealed class OperationQueue : ReportCounter
         {
             while (_waiting.Head is { } op && !_closed)
             {
-                if (readable && op.IsReadinessWait)
+                if (!op.TryExecute(fd))
                 {
-                    // The report is the answer the one-byte peek would give: skip that syscall.
-                    // Readiness waits do not consume data, so the next one may skip it too.
-                    op.CompleteAsReady();
-                }
-                else
-                {
-                    readable = false; // a real receive may take the data the report was about
-                    if (!op.TryExecute(fd))
-                    {
-                        break;
-                    }
+                    break;
                 }
 
                 _waiting.RemoveHead();
