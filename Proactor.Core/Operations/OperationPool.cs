@@ -4,10 +4,11 @@ using System.Threading;
 namespace Proactor;
 
 /// <summary>
-/// An engine's idle operation objects, for backends whose operations may serve any socket of the
-/// engine (<see cref="EngineSocket.SharesOperations"/>). A socket then holds an operation only while
-/// it is in flight: an idle connection (one receive pending) costs one operation object, not one per
-/// direction it ever used.
+/// Idle operation objects kept for reuse, bounded. An engine keeps one for backends whose operations
+/// may serve any socket of the engine (<see cref="EngineSocket.SharesOperations"/>): a socket then
+/// holds an operation only while it is in flight, so an idle connection (one receive pending) costs
+/// one operation object, not one per direction it ever used. Other backends' sockets keep one per
+/// direction for the spares of overlapping operations.
 /// </summary>
 /// <remarks>
 /// Bounded by the caller's capacity (twice the engine's open sockets: what per-socket caching kept at

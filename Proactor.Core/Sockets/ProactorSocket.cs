@@ -485,7 +485,7 @@ public sealed partial class ProactorSocket : IDisposable
         bool receiveSide = IsReceiveSide(kind);
         ref Operation? slot = ref receiveSide ? ref _cachedReceive : ref _cachedSend;
         return Interlocked.Exchange(ref slot, null)
-            ?? (receiveSide ? _spares?.Receives : _spares?.Sends)?.TryPop()
+            ?? (receiveSide ? _spares?.Receives : _spares?.Sends)?.TryRent()
             ?? engineSocket.CreateOperation();
     }
 
@@ -509,20 +509,20 @@ public sealed partial class ProactorSocket : IDisposable
             Interlocked.CompareExchange(ref _spares, new SpareOperations(), null);
         }
 
-        ref OperationStack? spares = ref receiveSide ? ref _spares.Receives : ref _spares.Sends;
+        ref OperationPool? spares = ref receiveSide ? ref _spares.Receives : ref _spares.Sends;
         if (spares is null)
         {
-            Interlocked.CompareExchange(ref spares, new OperationStack(), null);
+            Interlocked.CompareExchange(ref spares, new OperationPool(), null);
         }
 
-        spares.TryPush(operation);
+        spares.Return(operation, OperationPool.MinimumCapacity); // a burst does not pin memory for the socket's lifetime
     }
 
     /// <summary>The spare operations of both directions, in one field of the socket.</summary>
     private sealed class SpareOperations
     {
-        public OperationStack? Receives;
-        public OperationStack? Sends;
+        public OperationPool? Receives;
+        public OperationPool? Sends;
     }
 
     private static bool IsReceiveSide(OperationKind kind) => kind is OperationKind.Receive or OperationKind.Accept;
