@@ -58,23 +58,7 @@ public sealed partial class ProactorSocket
             throw new ArgumentException("Dual mode needs an IPv6 end point (e.g. IPAddress.IPv6Any).", nameof(dualMode));
         }
 
-        var socket = new ProactorSocket(engine, localEndPoint.AddressFamily);
-        try
-        {
-            if (dualMode)
-            {
-                socket.DualMode = true;
-            }
-
-            socket.Bind(localEndPoint);
-            socket.Listen(backlog);
-            return socket;
-        }
-        catch
-        {
-            socket.Dispose();
-            throw;
-        }
+        return BindAndListen(new ProactorSocket(engine, localEndPoint.AddressFamily), localEndPoint, backlog, dualMode);
     }
 
     /// <summary>

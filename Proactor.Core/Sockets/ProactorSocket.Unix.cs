@@ -32,18 +32,7 @@ public sealed partial class ProactorSocket
         ArgumentNullException.ThrowIfNull(engine);
         ArgumentNullException.ThrowIfNull(localEndPoint);
         ArgumentOutOfRangeException.ThrowIfNegative(backlog);
-        var socket = new ProactorSocket(engine, AddressFamily.Unix);
-        try
-        {
-            socket.Bind(localEndPoint);
-            socket.Listen(backlog);
-            return socket;
-        }
-        catch
-        {
-            socket.Dispose();
-            throw;
-        }
+        return BindAndListen(new ProactorSocket(engine, AddressFamily.Unix), localEndPoint, backlog);
     }
 
     private SocketAddress SerializeUnix(UnixDomainSocketEndPoint endPoint, string parameterName)

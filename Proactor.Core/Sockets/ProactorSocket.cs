@@ -86,9 +86,20 @@ public sealed partial class ProactorSocket : IDisposable
     public static ProactorSocket CreateListener(ProactorEngine engine, IPEndPoint localEndPoint, int backlog = 512)
     {
         ArgumentNullException.ThrowIfNull(localEndPoint);
-        var socket = new ProactorSocket(engine, localEndPoint.AddressFamily);
+        return BindAndListen(new ProactorSocket(engine, localEndPoint.AddressFamily), localEndPoint, backlog);
+    }
+
+    /// <summary>Binds and listens a new socket (IPv6 dual-mode first when asked); disposes it when
+    /// any step fails.</summary>
+    private static ProactorSocket BindAndListen(ProactorSocket socket, EndPoint localEndPoint, int backlog, bool dualMode = false)
+    {
         try
         {
+            if (dualMode)
+            {
+                socket.DualMode = true;
+            }
+
             socket.Bind(localEndPoint);
             socket.Listen(backlog);
             return socket;
