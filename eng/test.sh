@@ -64,5 +64,14 @@ else
   echo "== Windows suites NOT run: Wine is not installed (apt-get install -y wine64; .ci/run does this)."
 fi
 
+# Repeat the failed tests' names and first lines of their messages just above the closing line,
+# where a CI service that keeps only the end of the output still shows them.
+for log in "$work"/linux.log "$work"/windows.log; do
+  [[ -f "$log" ]] || continue
+  sed -E 's/\x1b\[[0-9;?]*[A-Za-z]//g' "$log" | awk -v suite="$(basename "$log" .log)" '
+    /^failed / { print "!! " suite ": " $0; n = 6; next }
+    n > 0 { print "!!   " $0; n-- }'
+done
+
 echo "$passed passed, $failed failed, $skipped skipped"
 [[ $failed -eq 0 ]]
