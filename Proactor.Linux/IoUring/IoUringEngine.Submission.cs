@@ -139,6 +139,7 @@ internal sealed unsafe partial class IoUringEngine
             op = next;
         }
 
+        AfterStartsDrained?.Invoke();
         for (IoUringOperation? op = Reverse(Interlocked.Exchange(ref _cancelHead, null), static o => o.NextCancel, static (o, n) => o.NextCancel = n); op is not null;)
         {
             IoUringOperation? next = op.NextCancel;
@@ -175,6 +176,11 @@ internal sealed unsafe partial class IoUringEngine
         return reversed;
     }
 
+    /// <summary>Tests: runs on the ring thread between taking the posted starts and taking the
+    /// posted cancels, where a start posted meanwhile stays for the next drain while its cancel
+    /// is taken now.</summary>
+    internal Action? AfterStartsDrained { get; set; }
+
     private void HandleStart(IoUringOperation op)
     {
         int use = op.Use;
@@ -185,11 +191,21 @@ internal sealed unsafe partial class IoUringEngine
         IoUringSocket socket = op.Socket;
         IoUringSocket.Direction direction = socket.DirectionOf(op);
 
-        // Aborted before it ever reached the kernel (closed, or cancelled while still posted): it
-        // still takes its place in the FIFO, so it cannot complete ahead of an operation started
-        // before it that is still in flight.
-        op.AbortWhenDue = socket.Closing || op.AbortOnStartUse == use;
         op.State = IoUringOperation.RingState.Waiting;
+        if (op.AbortOnStartUse == use && !socket.Closing)
+        {
+            // Cancelled while its start was still posted (the cancel was drained first): it ends
+            // now, as a cancel of a queued operation does (HandleCancel), not behind an
+            // operation ahead of it that may wait for ever.
+            op.Error = SocketError.OperationAborted;
+            FinishOperation(op);
+            return;
+        }
+
+        // Aborted by a close before it ever reached the kernel: it still takes its place in the
+        // FIFO, so it cannot complete ahead of an operation started before it that is still in
+        // flight (a close ends every operation of the socket, in order).
+        op.AbortWhenDue = socket.Closing;
         direction.Enqueue(op);
         if (socket.Closing)
         {
