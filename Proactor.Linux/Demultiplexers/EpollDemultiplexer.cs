@@ -181,6 +181,11 @@ internal unsafe struct EpollCore
                 r |= Readiness.Read;
             }
 
+            if ((e & Interop.Sys.EPOLLRDHUP) != 0)
+            {
+                r |= Readiness.PeerClosed;
+            }
+
             if ((e & Interop.Sys.EPOLLOUT) != 0)
             {
                 r |= Readiness.Write;

@@ -21,6 +21,10 @@ internal enum Readiness
 
     /// <summary>An error or hang-up: both directions must look (the next syscall reports it).</summary>
     ErrorOrHangup = 4,
+
+    /// <summary>The peer ended its sending side (EPOLLRDHUP, POLLRDHUP), reported with <see cref="Read"/>
+    /// by the sources that can tell. An edge-triggered source reports it once.</summary>
+    PeerClosed = 8,
 }
 
 /// <summary>One readiness report: the registration's key and what became ready.</summary>

@@ -126,6 +126,11 @@ internal sealed unsafe class PollCore
             r |= Readiness.Read;
         }
 
+        if ((revents & Interop.Sys.POLLRDHUP) != 0)
+        {
+            r |= Readiness.PeerClosed;
+        }
+
         if ((revents & Interop.Sys.POLLOUT) != 0)
         {
             r |= Readiness.Write;

@@ -66,6 +66,10 @@ internal sealed class EmulatedEngine<TDemux> : ProactorEngine where TDemux : str
     /// <summary>eventfd writes that woke the loop, for tests and diagnostics.</summary>
     internal long WakeWrites => _waker.Signals;
 
+    /// <summary>Receives the loop left for the next readiness report without a syscall, because a
+    /// receive since the last report proved the socket empty (loop thread writes; tests read).</summary>
+    internal long SparedReceives;
+
     /// <summary>True when called on this engine's loop thread.</summary>
     internal bool IsLoopThread => Thread.CurrentThread == _thread;
 

@@ -118,6 +118,7 @@ internal sealed class EmulatedSocket<TDemux> : EngineSocket where TDemux : struc
         if ((readiness & (Readiness.Read | Readiness.ErrorOrHangup)) != 0)
         {
             _receiveQueue.Value++; // the direction's report count
+            _receiveQueue.PeerEnded |= (readiness & (Readiness.PeerClosed | Readiness.ErrorOrHangup)) != 0;
             Drain(_receiveQueue);
         }
 
@@ -138,7 +139,12 @@ internal sealed class EmulatedSocket<TDemux> : EngineSocket where TDemux : struc
     {
         while (true)
         {
-            EmulatedOperation? done = queue.OnReady(_fd, out bool drained);
+            EmulatedOperation? done = queue.OnReady(_fd, out bool drained, out bool spared);
+            if (spared)
+            {
+                _engine.SparedReceives++;
+            }
+
             if (drained && TDemux.TracksInterest)
             {
                 UpdateInterest();

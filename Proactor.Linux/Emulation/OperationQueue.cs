@@ -38,6 +38,25 @@ internal sealed class OperationQueue : ReportCounter
     private bool _delivering;
     private bool _closed;
 
+    // Loop thread only. A plain stream receive the loop ran that would block, or came back short
+    // before the peer's end was reported, proves the socket had nothing more to report at report
+    // count _emptyAtReport: the kernel reports any byte that arrives later (a new edge, or the
+    // next level-triggered wait), and the loop alone counts reports, so until Value moves on, a
+    // receive queued meanwhile (an inline continuation's, typically a server's zero-byte wait for
+    // the next request) would only get EAGAIN: the loop leaves it for that report instead of
+    // making the syscall. Who else reads the socket (a submitter's try on another thread) cannot
+    // add data, so it cannot make the proof wrong. The peer's end (or an error) is the exception:
+    // after the short read that took the last bytes, the next receive returns 0 at once, and an
+    // edge-triggered source reported that end only once, maybe before the read; so once it was
+    // reported (PeerEnded), only would-block proves anything. The report itself still gets its
+    // syscall: it may be stale, for bytes the proving read already took.
+    private bool _knownEmpty;
+    private int _emptyAtReport;
+
+    /// <summary>Loop thread: the demultiplexer reported the peer's end of the stream, a hang-up or
+    /// an error for this direction (see the proofs above).</summary>
+    public bool PeerEnded;
+
     /// <summary>True while an operation waits for readiness (read without the lock for interest updates).</summary>
     public bool HasPending => _hasPending;
 
@@ -81,17 +100,34 @@ internal sealed class OperationQueue : ReportCounter
     /// The loop's response to readiness: run queued operations from the head until one would
     /// block. Returns the finished ones as a chain (via <see cref="Operation.QueueNext"/>), to be
     /// completed by the caller outside the lock and then reported with <see cref="EndDelivery"/>;
-    /// <paramref name="drained"/> tells whether interest may shrink.
+    /// <paramref name="drained"/> tells whether interest may shrink, <paramref name="spared"/>
+    /// whether a receive was left for the next report without its syscall (see the proofs).
     /// </summary>
-    public EmulatedOperation? OnReady(int fd, out bool drained)
+    public EmulatedOperation? OnReady(int fd, out bool drained, out bool spared)
     {
+        spared = false;
         EmulatedOperation? done = null;
         EmulatedOperation? doneTail = null;
         lock (this)
         {
             while (_waiting.Head is { } op && !_closed)
             {
-                if (!op.TryExecute(fd))
+                bool plainReceive = IsPlainStreamReceive(op);
+                if (plainReceive && _knownEmpty && _emptyAtReport == Value)
+                {
+                    spared = true;
+                    break; // would only get EAGAIN: the next report brings the data
+                }
+
+                bool finished = op.TryExecute(fd);
+                if (plainReceive)
+                {
+                    _knownEmpty = !finished ||
+                        (!PeerEnded && op.Error == SocketError.Success && op.BytesTransferred > 0 && op.BytesTransferred < op.Buffer.Length);
+                    _emptyAtReport = Value;
+                }
+
+                if (!finished)
                 {
                     break;
                 }
@@ -116,6 +152,11 @@ internal sealed class OperationQueue : ReportCounter
 
         return done;
     }
+
+    /// <summary>A stream receive into one buffer, without flags, or a zero-byte wait (a one-byte
+    /// peek): its result says whether the socket holds more data. Every datagram receive, and
+    /// every receive with flags or several buffers, goes through recvmsg (<see cref="Operation.IsMessage"/>).</summary>
+    private static bool IsPlainStreamReceive(EmulatedOperation op) => op.Kind == OperationKind.Receive && !op.IsMessage;
 
     /// <summary>Loop thread, after completing what <see cref="OnReady"/> returned. Returns true when
     /// operations queued meanwhile and must be tried now.</summary>
