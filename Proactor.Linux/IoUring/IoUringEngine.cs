@@ -45,6 +45,8 @@ internal sealed unsafe partial class IoUringEngine : ProactorEngine
         _ring = ring;
         _waker = new EventFdWaker(wakeFd);
         TryBeforeSubmit = options.IoUringTryBeforeSubmit;
+        MultishotZeroByteReceive = options.Dispatch == CompletionDispatch.Inline &&
+            Environment.GetEnvironmentVariable("PROACTOR_IORING_ZERO_BYTE_MULTISHOT") != "0";
         _deferTaskRun = (ring.SetupFlags & Interop.Sys.IORING_SETUP_DEFER_TASKRUN) != 0;
         _scratch = (byte*)NativeMemory.AllocZeroed(ScratchSize);
         InitializeSlots();
@@ -93,6 +95,17 @@ internal sealed unsafe partial class IoUringEngine : ProactorEngine
     internal long Syscalls => EnterCalls + WakeWrites + DirectTries;
 
     internal bool TryBeforeSubmit { get; }
+
+    /// <summary>True (the default, with <see cref="TryBeforeSubmit"/>) while a send started on the
+    /// ring thread, by an inline continuation, is tried with one send(2) before it becomes an SQE;
+    /// tests and benchmarks turn it off (<c>PROACTOR_IORING_DIRECT_SEND=0</c> for a process) to
+    /// compare with the SQE path.</summary>
+    internal bool DirectSendOnRingThread { get; set; } =
+        Environment.GetEnvironmentVariable("PROACTOR_IORING_DIRECT_SEND") != "0";
+
+    /// <summary>True (the default) while a direct receive of fewer bytes than asked for clears
+    /// <see cref="IoUringSocket.ReceiveMayBeReady"/>; tests turn it off.</summary>
+    internal bool ShortReceiveEmpties { get; set; } = true;
 
     internal void CountDirectTry(bool finished)
     {
