@@ -104,8 +104,10 @@ internal sealed unsafe partial class IoUringEngine : ProactorEngine
         Environment.GetEnvironmentVariable("PROACTOR_IORING_DIRECT_SEND") != "0";
 
     /// <summary>True (the default) while a direct receive of fewer bytes than asked for clears
-    /// <see cref="IoUringSocket.ReceiveMayBeReady"/>; tests turn it off.</summary>
-    internal bool ShortReceiveEmpties { get; set; } = true;
+    /// <see cref="IoUringSocket.ReceiveMayBeReady"/>; tests turn it off, and
+    /// <c>PROACTOR_IORING_SHORT_RECEIVE_EMPTIES=0</c> for a process (to compare).</summary>
+    internal bool ShortReceiveEmpties { get; set; } =
+        Environment.GetEnvironmentVariable("PROACTOR_IORING_SHORT_RECEIVE_EMPTIES") != "0";
 
     internal void CountDirectTry(bool finished)
     {
