@@ -42,7 +42,8 @@ internal sealed unsafe partial class IoUringEngine
     /// <summary>
     /// True while a zero-byte receive may put a stream socket into multishot mode, as a receive
     /// with a buffer does: by default with <see cref="CompletionDispatch.Inline"/> only
-    /// (<c>PROACTOR_IORING_ZERO_BYTE_MULTISHOT=0</c> turns it off for a process); otherwise a
+    /// (<c>PROACTOR_IORING_ZERO_BYTE_MULTISHOT=0</c> turns it off for a process, <c>=1</c> on
+    /// whatever the dispatch, to compare); otherwise a
     /// zero-byte receive outside multishot mode waits with a poll SQE.
     /// </summary>
     /// <remarks>

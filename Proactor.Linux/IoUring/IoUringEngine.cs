@@ -45,8 +45,12 @@ internal sealed unsafe partial class IoUringEngine : ProactorEngine
         _ring = ring;
         _waker = new EventFdWaker(wakeFd);
         TryBeforeSubmit = options.IoUringTryBeforeSubmit;
-        MultishotZeroByteReceive = options.Dispatch == CompletionDispatch.Inline &&
-            Environment.GetEnvironmentVariable("PROACTOR_IORING_ZERO_BYTE_MULTISHOT") != "0";
+        MultishotZeroByteReceive = Environment.GetEnvironmentVariable("PROACTOR_IORING_ZERO_BYTE_MULTISHOT") switch
+        {
+            "0" => false,
+            "1" => true,
+            _ => options.Dispatch == CompletionDispatch.Inline,
+        };
         _deferTaskRun = (ring.SetupFlags & Interop.Sys.IORING_SETUP_DEFER_TASKRUN) != 0;
         _scratch = (byte*)NativeMemory.AllocZeroed(ScratchSize);
         InitializeSlots();
