@@ -165,28 +165,32 @@ public sealed class IoUringPerMessageCostTests
             // (delivered already, so the next may be tried at once, and lands after it).
             byte[] first = Net.Pattern(8 * 1024 * 1024, seed: 12);
             byte[] second = Net.Pattern(100, seed: 13);
-            var result = new TaskCompletionSource<(bool FirstSynchronous, bool SecondSynchronous)>(TaskCreationOptions.RunContinuationsAsynchronously);
+            var firstStarted = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+            var result = new TaskCompletionSource<(bool OnRing, bool SecondSynchronous)>(TaskCreationOptions.RunContinuationsAsynchronously);
             ValueTask<int> trigger = server.ReceiveAsync(new byte[1]);
             trigger.GetAwaiter().OnCompleted(() =>
             {
                 trigger.GetAwaiter().GetResult();
                 ValueTask<int> a = server.SendAsync(first);
-                bool firstSynchronous = a.IsCompleted;
+                firstStarted.SetResult(a.IsCompleted);
                 a.GetAwaiter().OnCompleted(() =>
                 {
                     a.GetAwaiter().GetResult();
                     ValueTask<int> b = server.SendAsync(second);
-                    result.SetResult((firstSynchronous, b.IsCompletedSuccessfully));
+                    result.SetResult((engine.IsEngineThread, b.IsCompletedSuccessfully));
                 });
             });
 
+            // The client reads only once the first send has filled the socket buffers and waits.
             client.Send(new byte[] { 1 });
+            bool firstSynchronous = await firstStarted.Task.Timeout();
+            Assert.That(firstSynchronous, Is.False, "the test meant the first send to wait for the ring");
             byte[] got = new byte[first.Length + second.Length];
             await Task.Run(() => ReceiveExactly(client, got)).Timeout();
-            (bool firstSynchronous, bool secondSynchronous) = await result.Task.Timeout();
+            (bool onRing, bool secondSynchronous) = await result.Task.Timeout();
             Assert.Multiple(() =>
             {
-                Assert.That(firstSynchronous, Is.False, "the test meant the first send to wait for the ring");
+                Assert.That(onRing, Is.True, "the first send's continuation ran on the ring thread");
                 Assert.That(secondSynchronous, Is.True, "the direction is free once the first send was delivered");
                 Assert.That(got.AsSpan(0, first.Length).SequenceEqual(first), Is.True);
                 Assert.That(got.AsSpan(first.Length).SequenceEqual(second), Is.True);
