@@ -49,8 +49,12 @@ internal sealed unsafe partial class IoUringEngine
     }
 
     /// <summary>Any thread: hands a started operation to the ring thread. False when the engine
-    /// has ended (the operation then completed synchronously, aborted).</summary>
-    internal bool Post(IoUringOperation op)
+    /// has ended (the operation then completed synchronously, aborted). With
+    /// <paramref name="quiet"/> (a receive that waits on its socket's multishot receive, posted
+    /// under the receive gate) the ring thread is not woken when that multishot receive's next CQE
+    /// will wake it anyway (<see cref="IoUringSocket.MultishotDeliversNext"/>): the receive
+    /// needs no SQE, so a wake would only cost the ring thread a pass of its loop.</summary>
+    internal bool Post(IoUringOperation op, bool quiet = false)
     {
         if (_terminated)
         {
@@ -66,7 +70,7 @@ internal sealed unsafe partial class IoUringEngine
         }
         while (Interlocked.CompareExchange(ref _postedHead, op, head) != head);
 
-        AfterPost();
+        AfterPost(quiet && QuietMultishotPosts && op.Socket.MultishotDeliversNext());
         return true;
     }
 
@@ -104,7 +108,7 @@ internal sealed unsafe partial class IoUringEngine
         AfterPost();
     }
 
-    private void AfterPost()
+    private void AfterPost(bool noWake = false)
     {
         if (IsEngineThread)
         {
@@ -116,6 +120,12 @@ internal sealed unsafe partial class IoUringEngine
         if (_terminated)
         {
             AbortStragglers();
+            return;
+        }
+
+        if (noWake)
+        {
+            Interlocked.Increment(ref _quietPosts);
             return;
         }
 

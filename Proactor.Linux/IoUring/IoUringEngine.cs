@@ -45,6 +45,12 @@ internal sealed unsafe partial class IoUringEngine : ProactorEngine
         _ring = ring;
         _waker = new EventFdWaker(wakeFd);
         TryBeforeSubmit = options.IoUringTryBeforeSubmit;
+        MultishotZeroByteReceive = Environment.GetEnvironmentVariable("PROACTOR_IORING_ZERO_BYTE_MULTISHOT") switch
+        {
+            "0" => false,
+            "1" => true,
+            _ => options.Dispatch == CompletionDispatch.Inline,
+        };
         _deferTaskRun = (ring.SetupFlags & Interop.Sys.IORING_SETUP_DEFER_TASKRUN) != 0;
         _scratch = (byte*)NativeMemory.AllocZeroed(ScratchSize);
         InitializeSlots();
@@ -93,6 +99,19 @@ internal sealed unsafe partial class IoUringEngine : ProactorEngine
     internal long Syscalls => EnterCalls + WakeWrites + DirectTries;
 
     internal bool TryBeforeSubmit { get; }
+
+    /// <summary>True (the default, with <see cref="TryBeforeSubmit"/>) while a send started on the
+    /// ring thread, by an inline continuation, is tried with one send(2) before it becomes an SQE;
+    /// tests and benchmarks turn it off (<c>PROACTOR_IORING_DIRECT_SEND=0</c> for a process) to
+    /// compare with the SQE path.</summary>
+    internal bool DirectSendOnRingThread { get; set; } =
+        Environment.GetEnvironmentVariable("PROACTOR_IORING_DIRECT_SEND") != "0";
+
+    /// <summary>True (the default) while a direct receive of fewer bytes than asked for clears
+    /// <see cref="IoUringSocket.ReceiveMayBeReady"/>; tests turn it off, and
+    /// <c>PROACTOR_IORING_SHORT_RECEIVE_EMPTIES=0</c> for a process (to compare).</summary>
+    internal bool ShortReceiveEmpties { get; set; } =
+        Environment.GetEnvironmentVariable("PROACTOR_IORING_SHORT_RECEIVE_EMPTIES") != "0";
 
     internal void CountDirectTry(bool finished)
     {

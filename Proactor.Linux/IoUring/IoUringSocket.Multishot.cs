@@ -71,6 +71,22 @@ internal sealed partial class IoUringSocket
         _ => false,
     };
 
+    /// <summary>
+    /// A starter on another thread, holding the receive gate, after it pushed a receive that waits
+    /// on the multishot receive: true when the ring thread need not be woken for it, because the
+    /// next thing the receive can complete with (an arrival, the end of the stream, an error, the
+    /// end of the multishot receive) comes as a CQE, which wakes the ring thread anyway.
+    /// </summary>
+    /// <remarks>
+    /// Nothing may be held yet: held data (added under this gate, so not concurrently) would
+    /// otherwise wait for the next arrival. The multishot receive must be armed as read after the
+    /// push (a full fence): the ring thread clears <see cref="MultishotArmed"/> while it reaps, and
+    /// takes the posted stack (a full fence) before it sleeps again, so either it takes this push
+    /// or the starter reads the cleared flag and wakes it.
+    /// </remarks>
+    public bool MultishotDeliversNext() =>
+        Volatile.Read(ref MultishotArmed) && _heldCount == 0 && !_heldEnd && _heldError == SocketError.Success;
+
     /// <summary>Ring thread: appends received bytes.</summary>
     public void Hold(ReadOnlySpan<byte> data)
     {

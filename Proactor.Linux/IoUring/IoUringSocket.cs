@@ -83,9 +83,10 @@ internal sealed partial class IoUringSocket : EngineSocket
     public override bool SharesOperations => true;
 
     /// <summary>
-    /// Any thread. A receive or send started off the ring thread that finds its direction idle is
-    /// first tried at once with one non-blocking syscall on the caller's thread, as the emulated
-    /// engines do (<see cref="EngineOptions.IoUringTryBeforeSubmit"/>): a send that
+    /// Any thread. A receive or send started off the ring thread (a send also on it, see
+    /// <see cref="ShouldTryNow"/>) that finds its direction idle is first tried at once with one
+    /// non-blocking syscall on the caller's thread, as the emulated engines do
+    /// (<see cref="EngineOptions.IoUringTryBeforeSubmit"/>): a send that
     /// fits the socket buffer, or a receive whose data is already there, then completes
     /// synchronously without two trips through the ring thread. Only what would block becomes an
     /// SQE. Everything else (accept, connect, a direction with work queued or in flight) is
@@ -93,8 +94,9 @@ internal sealed partial class IoUringSocket : EngineSocket
     /// </summary>
     /// <remarks>
     /// Each direction counts its operations from start to finish; the try happens only when that
-    /// count was zero, so nothing of the direction is queued or in the kernel, and per-direction
-    /// order holds. The direction's gate is held from the count to the post, so a start that
+    /// count was zero (or, on the ring thread, counts only the operation whose inline continuation
+    /// is running, already delivered), so nothing of the direction is queued or in the kernel, and
+    /// per-direction order holds. The direction's gate is held from the count to the post, so a start that
     /// overlaps a try (another thread) is posted after the tried one, never between the halves
     /// of a short send.
     /// </remarks>
@@ -113,14 +115,16 @@ internal sealed partial class IoUringSocket : EngineSocket
                 // Receives only: a readiness wait's owner may expect its report from the loop.
                 // Nothing may be queued ahead; the one receive allowed besides this one is the
                 // receive whose inline continuation is running right here, already delivered.
-                if ((outstanding == 1 || (outstanding == 2 && gate.CompletingInline && _engine.IsEngineThread)) &&
+                bool onRingThread = _engine.IsEngineThread;
+                bool directionIdle = outstanding == 1 || (outstanding == 2 && gate.CompletingInline && onRingThread);
+                if (directionIdle &&
                     _receiveMultishot && op.Kind == OperationKind.Receive && IsServedByMultishot(op) &&
                     Volatile.Read(ref _closeRequested) == 0 && TryTakeHeld(op))
                 {
                     return false; // what the multishot receive took ahead: no SQE, no syscall
                 }
 
-                if (outstanding == 1 && ShouldTryNow(op))
+                if (directionIdle && ShouldTryNow(op, onRingThread))
                 {
                     bool finished;
                     unsafe
@@ -131,6 +135,16 @@ internal sealed partial class IoUringSocket : EngineSocket
                     _engine.CountDirectTry(finished);
                     if (finished)
                     {
+                        if (op.Kind == OperationKind.Receive && IsStream && !op.IsMessage && op.Error == SocketError.Success &&
+                            op.BytesTransferred < op.Buffer.Length && _engine.ShortReceiveEmpties)
+                        {
+                            // Fewer bytes than asked for: the socket was very likely emptied. A
+                            // request-response peer answers only after our reply, so the next
+                            // receive (often the zero-byte wait of a server) goes to the ring at
+                            // once instead of failing a syscall first.
+                            ReceiveMayBeReady = false;
+                        }
+
                         return false;
                     }
 
@@ -143,7 +157,8 @@ internal sealed partial class IoUringSocket : EngineSocket
                 // Here, not on the ring thread: a buffer whose Pin throws fails this start, and
                 // the exception reaches the caller instead of ending the ring thread.
                 op.PinBuffer();
-                if (_engine.Post(op))
+                bool quiet = directionIdle && _receiveMultishot && op.Kind == OperationKind.Receive && IsServedByMultishot(op);
+                if (_engine.Post(op, quiet))
                 {
                     posted = true;
                     return true;
@@ -175,15 +190,24 @@ internal sealed partial class IoUringSocket : EngineSocket
     /// </summary>
     public bool ReceiveMayBeReady = true;
 
-    // On the ring thread there is no hop to save, and an SQE joins the next enter's batch.
-    private bool ShouldTryNow(IoUringOperation op) =>
+    /// <summary>
+    /// Whether <paramref name="op"/> is tried with one syscall before it becomes an SQE.
+    /// </summary>
+    /// <remarks>
+    /// On the ring thread (an inline continuation) a send is tried too
+    /// (<see cref="IoUringEngine.DirectSendOnRingThread"/>): a small write nearly always fits the
+    /// socket buffer, and one send(2) there costs less than an SQE whose CQE the next enter
+    /// returns at once (it cannot wait for other work while that CQE is due), a second pass of the
+    /// loop and an asynchronous resumption of the caller. A receive is not: the multishot receive
+    /// or an SQE in the next enter's batch serves it without a syscall that may fail.
+    /// </remarks>
+    private bool ShouldTryNow(IoUringOperation op, bool onRingThread) =>
         _engine.TryBeforeSubmit &&
         Volatile.Read(ref _closeRequested) == 0 &&
-        !_engine.IsEngineThread &&
         op.Kind switch
         {
-            OperationKind.Send => true,
-            OperationKind.Receive => ReceiveMayBeReady && !_receiveMultishot,
+            OperationKind.Send => !onRingThread || _engine.DirectSendOnRingThread,
+            OperationKind.Receive => !onRingThread && ReceiveMayBeReady && !_receiveMultishot,
             _ => false,
         };
 
