@@ -36,7 +36,7 @@ wait $perfpid
 echo stats >&3; sleep 0.3
 reqs=$(echo "$out" | grep -oE '[0-9]+ requests in' | grep -oE '^[0-9]+')
 rps=$(echo "$out" | grep -oE 'Requests/sec: *[0-9.]+' | grep -oE '[0-9.]+$')
-echo "$* ${PX:-} $path: $reqs requests, $rps req/s"
+echo "$* $path: $reqs requests, $rps req/s"
 paste <(grep '^stats' "$log" | tail -2 | head -1 | tr ' ' '\n') <(grep '^stats' "$log" | tail -1 | tr ' ' '\n') |
   awk -v n="$reqs" -F'\t' '$1 ~ /=/ { split($1, a, "="); split($2, b, "=");
     if (a[1] == "threads") printf "  %-18s %s\n", "pool threads", b[2];
