@@ -1,4 +1,5 @@
 using System;
+using System.IO.Pipelines;
 using Proactor.Pipelines;
 
 namespace Proactor.AspNetCore;
@@ -11,8 +12,8 @@ public sealed class ProactorTransportOptions
     /// Default: the OS's best backend (io_uring falling back to epoll on Linux, IOCP on Windows)
     /// with <see cref="CompletionDispatch.Inline"/> dispatch. Inline is safe here, unlike for an
     /// application's own awaits: only the transport's short I/O continuations run on the loop
-    /// threads (request handling is always queued to the thread pool), and it saves a thread hop
-    /// per receive and, on io_uring, the wake-up of the ring thread for every zero-byte wait that
+    /// threads (request handling goes to the thread pool unless <see cref="ApplicationScheduler"/>
+    /// says otherwise, in one work item per loop iteration), and it saves a thread hop per receive and, on io_uring, the wake-up of the ring thread for every zero-byte wait that
     /// a thread-pool thread would otherwise post.</summary>
     public EngineOptions Engine { get; set; } = EngineOptions.Default with { ThreadName = "proactor-kestrel", Dispatch = CompletionDispatch.Inline };
 
@@ -57,6 +58,19 @@ public sealed class ProactorTransportOptions
     /// connections hold none (the default). See <see cref="ProactorConnectionOptions.WaitForDataBeforeAllocatingBuffer"/>.</summary>
     public bool WaitForDataBeforeAllocatingBuffer { get; set; } = true;
 
+    /// <summary>Where Kestrel's request handling is resumed when a connection's input or output
+    /// pipe wakes it. Null (the default): on the thread pool, never on a loop thread, in as few
+    /// pool work items as the dispatch allows (with <see cref="CompletionDispatch.Inline"/> dispatch,
+    /// the requests one loop iteration received go to the pool as one work item; with
+    /// <see cref="CompletionDispatch.ThreadPool"/>, a request runs on the pool thread that received
+    /// it); see <see cref="ProactorConnectionOptions.ApplicationScheduler"/>.
+    /// <see cref="PipeScheduler.ThreadPool"/> queues one pool work item per
+    /// resumption. <see cref="PipeScheduler.Inline"/> runs request handling
+    /// wherever the transport resumes it, with inline dispatch on the loop threads: no hop at all,
+    /// and unsafe (as Kestrel's Sockets <c>UnsafePreferInlineScheduling</c>): a request that
+    /// blocks stalls every connection of its loop.</summary>
+    public PipeScheduler? ApplicationScheduler { get; set; }
+
     /// <summary>An engine group of your own to serve on (not disposed by the transport); null (the
     /// default) makes the transport create one from <see cref="Engine"/> and <see cref="Loops"/>
     /// when the first endpoint is bound, and dispose it with the server.</summary>
@@ -86,6 +100,7 @@ public sealed class ProactorTransportOptions
         OutputPauseThreshold = MaxWriteBufferSize ?? 0,
         OutputResumeThreshold = (MaxWriteBufferSize ?? 0) / 2,
         WaitForDataBeforeAllocatingBuffer = WaitForDataBeforeAllocatingBuffer,
+        ApplicationScheduler = ApplicationScheduler,
         CreateResetException = static (message, inner) => new Microsoft.AspNetCore.Connections.ConnectionResetException(message, inner),
         CreateAbortedException = static (message, inner) => inner is null
             ? new Microsoft.AspNetCore.Connections.ConnectionAbortedException(message)

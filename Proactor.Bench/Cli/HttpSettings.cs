@@ -37,7 +37,7 @@ internal sealed class HttpSettings : CommandSettings
     public string Pipeline { get; set; } = "16";
 
     [CommandOption("--servers <NAMES>")]
-    [Description("Only these Kestrel configurations, comma-separated: sockets, proactor (UseProactor()'s defaults), proactor-threadpool, proactor-inline, proactor-epoll-inline")]
+    [Description("Only these Kestrel configurations, comma-separated: sockets, proactor (UseProactor()'s defaults), proactor-threadpool, proactor-inline, proactor-epoll-inline; also proactor-per-request (a pool work item per request) and proactor-unsafe-inline (requests on the loop thread)")]
     public string? Servers { get; set; }
 
     [CommandOption("--workloads <NAMES>")]
@@ -69,7 +69,7 @@ internal sealed class HttpSettings : CommandSettings
     public int PipelineValue => Values.Int("http", "--pipeline", Pipeline, 1, 1024);
 
     public IReadOnlyList<HttpServerConfig> ServersValue => Servers is null
-        ? HttpServerConfig.Catalog
+        ? HttpServerConfig.DefaultRun.ToList()
         : Values.List("http", "--servers", Servers).Select(n => HttpServerConfig.Catalog.FirstOrDefault(c => c.Name == n)
             ?? throw new UsageException($"http: unknown server '{n}'; servers: {string.Join(", ", HttpServerConfig.Catalog.Select(c => c.Name))}.")).ToList();
 
@@ -115,6 +115,11 @@ internal sealed class HttpServeSettings : CommandSettings
     [DefaultValue("0")]
     public string Loops { get; set; } = "0";
 
+    [CommandOption("--application <NAME>")]
+    [Description("Where Proactor resumes request handling: default (UseProactor()'s: the pool, batched per loop iteration), threadpool (a pool work item per resumption) or inline (on the loop thread: unsafe)")]
+    [DefaultValue("default")]
+    public string Application { get; set; } = "default";
+
     [CommandOption("-p|--port <PORT>")]
     [Description("Port on 127.0.0.1 (0: any free one, printed)")]
     [DefaultValue("0")]
@@ -127,7 +132,8 @@ internal sealed class HttpServeSettings : CommandSettings
         BackendNames.ParseBackend(Backend).Backend,
         Dispatch.Equals("default", StringComparison.OrdinalIgnoreCase) ? null : BackendNames.ParseDispatch(Dispatch),
         Values.Int("http-serve", "--loops", Loops, 0, 256),
-        Values.Int("http-serve", "--port", Port, 0, 65535));
+        Values.Int("http-serve", "--port", Port, 0, 65535),
+        Application is "default" or "threadpool" or "inline" ? Application : throw new UsageException($"http-serve: option '--application' is default, threadpool or inline, not '{Application}'."));
 
     public override ValidationResult Validate() => Values.Validate(() =>
     {

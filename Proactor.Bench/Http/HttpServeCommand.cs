@@ -1,8 +1,10 @@
 using System;
+using System.Globalization;
 using System.Net;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using System.Threading;
 using System.Threading.Tasks;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -40,6 +42,12 @@ internal static class HttpServeCommand
                 }
 
                 o.Loops = config.Loops;
+                o.ApplicationScheduler = config.Application switch
+                {
+                    "threadpool" => System.IO.Pipelines.PipeScheduler.ThreadPool,
+                    "inline" => System.IO.Pipelines.PipeScheduler.Inline,
+                    _ => null,
+                };
             });
         }
 
@@ -74,16 +82,24 @@ internal static class HttpServeCommand
         await app.StartAsync();
         foreach (string address in app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses)
         {
-            Console.Out.WriteLine(ListeningPrefix + new Uri(address).Port + " " + config.Name);
+            Console.Out.WriteLine(ListeningPrefix + new Uri(address).Port + " " + config.Name + Describe(app.Services));
         }
 
         Console.Out.Flush();
 
         // Until stdin closes (the runner ends us) or SIGTERM / Ctrl+C.
+        // A "stats" line prints the process's thread-pool and allocation counters, so a script can
+        // take their difference over a measured wrk run (work items and bytes per request).
         Task stdinClosed = Task.Run(() =>
         {
-            while (Console.In.ReadLine() is not null)
+            while (Console.In.ReadLine() is { } line)
             {
+                if (line.Trim() == "stats")
+                {
+                    Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                        $"stats workitems={ThreadPool.CompletedWorkItemCount} threads={ThreadPool.ThreadCount} allocated={GC.GetTotalAllocatedBytes(precise: false)} gen0={GC.CollectionCount(0)}{ApplicationWork(app.Services)}"));
+                    Console.Out.Flush();
+                }
             }
         });
         var lifetime = app.Services.GetRequiredService<IHostApplicationLifetime>();
@@ -92,6 +108,37 @@ internal static class HttpServeCommand
         await Task.WhenAny(stdinClosed, stopping.Task);
         await app.StopAsync();
         return 0;
+    }
+
+    /// <summary>For the "stats" line: resumptions of Kestrel the loops deferred to their iteration's
+    /// end, and the pool work items that ran them.</summary>
+    private static string ApplicationWork(IServiceProvider services)
+    {
+        if (services.GetService<Microsoft.AspNetCore.Connections.IConnectionListenerFactory>() is not Proactor.AspNetCore.ProactorTransportFactory { EngineGroup: { } group })
+        {
+            return "";
+        }
+
+        long deferred = 0, items = 0;
+        foreach (ProactorEngine engine in group.Engines)
+        {
+            deferred += engine.ApplicationWork.Deferred;
+            items += engine.ApplicationWork.WorkItems;
+        }
+
+        return string.Create(CultureInfo.InvariantCulture, $" deferred={deferred} batches={items}");
+    }
+
+    /// <summary>What the transport runs on, for the listening line: " (1 engine(s): io_uring, Inline dispatch; 1 processor(s))".</summary>
+    private static string Describe(IServiceProvider services)
+    {
+        if (services.GetService<Microsoft.AspNetCore.Connections.IConnectionListenerFactory>() is not Proactor.AspNetCore.ProactorTransportFactory { EngineGroup: { } group })
+        {
+            return "";
+        }
+
+        ProactorEngine first = group.Engines[0];
+        return string.Create(CultureInfo.InvariantCulture, $" ({group.Engines.Count} engine(s): {first.Name}, {first.Options.Dispatch} dispatch; {Environment.ProcessorCount} processor(s))");
     }
 }
 

@@ -30,6 +30,7 @@ public abstract partial class ProactorEngine : IDisposable
         Options = options;
         Statistics = new EngineStatistics(this);
         CompletionBatch = new CompletionBatch(this);
+        ApplicationWork = new Pipelines.ApplicationWorkBatch(this);
     }
 
     private static int s_instances;
@@ -56,7 +57,15 @@ public abstract partial class ProactorEngine : IDisposable
     /// the last thing that may complete an operation: readiness, deadlines, posted work) and once
     /// more after their shutdown: hands the iteration's thread-pool completions to the pool in one
     /// work item.</summary>
-    internal void FlushCompletions() => CompletionBatch.Flush();
+    internal void FlushCompletions()
+    {
+        CompletionBatch.Flush();
+        ApplicationWork.Flush();
+    }
+
+    /// <summary>Where pipe connections on this engine resume their application: after the
+    /// iteration, in one pool work item (see <see cref="Pipelines.ApplicationWorkBatch"/>).</summary>
+    internal Pipelines.ApplicationWorkBatch ApplicationWork { get; }
 
     /// <summary>A pool thread has run a batch of this engine's continuations (or stopped early)
     /// and owes the wake-up that posts from it deferred (<see cref="CompletionBatch.OweWake"/>);

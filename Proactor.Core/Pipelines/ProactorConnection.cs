@@ -73,10 +73,11 @@ public sealed partial class ProactorConnection : IDuplexPipe, IAsyncDisposable
         _options = options;
         MemoryPool = options.MemoryPool ?? s_sharedPool;
         PipeScheduler transportScheduler = options.TransportScheduler ?? IoQueue.NextShared();
+        PipeScheduler applicationScheduler = options.ApplicationScheduler ?? socket.Engine.ApplicationWork;
         int segment = MemoryPool.MaxBufferSize is > 0 and < PinnedBlockMemoryPool.BlockSize ? MemoryPool.MaxBufferSize : PinnedBlockMemoryPool.BlockSize;
         _input = new Pipe(new PipeOptions(
             MemoryPool,
-            readerScheduler: options.ApplicationScheduler,
+            readerScheduler: applicationScheduler,
             writerScheduler: transportScheduler,
             pauseWriterThreshold: options.InputPauseThreshold,
             resumeWriterThreshold: options.InputResumeThreshold,
@@ -85,7 +86,7 @@ public sealed partial class ProactorConnection : IDuplexPipe, IAsyncDisposable
         _output = new Pipe(new PipeOptions(
             MemoryPool,
             readerScheduler: transportScheduler,
-            writerScheduler: options.ApplicationScheduler,
+            writerScheduler: applicationScheduler,
             pauseWriterThreshold: options.OutputPauseThreshold,
             resumeWriterThreshold: options.OutputResumeThreshold,
             minimumSegmentSize: segment,

@@ -30,10 +30,16 @@ public sealed record ProactorConnectionOptions
     public long OutputResumeThreshold { get; init; } = 32 * 1024;
 
     /// <summary>Where the application's continuations run (its <c>ReadAsync</c> and a paused
-    /// <c>FlushAsync</c>). Default <see cref="PipeScheduler.ThreadPool"/>, so application code never
-    /// runs on the engine's loop thread, whatever the engine's dispatch. (The thread pool queues an
-    /// awaiting async method's continuation without allocating.)</summary>
-    public PipeScheduler ApplicationScheduler { get; init; } = PipeScheduler.ThreadPool;
+    /// <c>FlushAsync</c>). Null (the default): on the thread pool, never on the engine's loop
+    /// thread, whatever the engine's dispatch, in as few pool work items as the dispatch allows:
+    /// with <see cref="CompletionDispatch.Inline"/> what one loop iteration received is handed to
+    /// the pool as one work item at the iteration's end; with <see cref="CompletionDispatch.ThreadPool"/>
+    /// the application runs on the pool thread that delivered the receive, with no second hop.
+    /// A continuation may block either way (only its own pool thread waits). Any other scheduler
+    /// is used as given, e.g. <see cref="PipeScheduler.ThreadPool"/> for one work item per
+    /// continuation, or <see cref="PipeScheduler.Inline"/> to run the application wherever the
+    /// transport resumes it (with inline dispatch: on the loop thread, where it must not block).</summary>
+    public PipeScheduler? ApplicationScheduler { get; init; }
 
     /// <summary>Where the connection's own continuations run when the application resumes them: the
     /// send loop woken by a flush, the receive loop woken by a read that ends its pause. Null (the
@@ -67,7 +73,6 @@ public sealed record ProactorConnectionOptions
 
     internal void Validate()
     {
-        ArgumentNullException.ThrowIfNull(ApplicationScheduler);
         Check(InputPauseThreshold, InputResumeThreshold, "Input");
         Check(OutputPauseThreshold, OutputResumeThreshold, "Output");
 

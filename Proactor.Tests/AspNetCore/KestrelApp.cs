@@ -4,6 +4,7 @@ using System.Linq;
 using System.Net;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
+using System.Text;
 using System.Threading;
 using System.Threading.Tasks;
 using Microsoft.AspNetCore.Builder;
@@ -40,6 +41,12 @@ internal sealed class KestrelApp : IAsyncDisposable
 
     /// <summary>Requests that reached /slow.</summary>
     public int SlowEntered;
+
+    /// <summary>Set by the test: /block blocks its thread (synchronously) until then.</summary>
+    public ManualResetEventSlim BlockGate { get; } = new();
+
+    /// <summary>Requests that reached /block.</summary>
+    public int BlockEntered;
 
     public static byte PatternAt(long i) => (byte)((i * 31) + (i >> 12) + 7);
 
@@ -123,6 +130,14 @@ internal sealed class KestrelApp : IAsyncDisposable
             return "done";
         });
 
+        app.MapGet("/block", (HttpContext context) =>
+        {
+            Interlocked.Increment(ref self!.BlockEntered);
+            byte[] body = Encoding.ASCII.GetBytes(self.BlockGate.Wait(TimeSpan.FromSeconds(60)) ? "released" : "timed out");
+            context.Response.ContentLength = body.Length;
+            return context.Response.Body.WriteAsync(body).AsTask();
+        });
+
         await app.StartAsync();
         string address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
         var transport = app.Services.GetServices<IConnectionListenerFactory>().OfType<ProactorTransportFactory>().Single();
@@ -135,9 +150,11 @@ internal sealed class KestrelApp : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         SlowGate.TrySetResult();
+        BlockGate.Set();
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         await _app.StopAsync(timeout.Token);
         await _app.DisposeAsync();
+        BlockGate.Dispose();
     }
 
     /// <summary>A self-signed server certificate for 127.0.0.1 and localhost, made here.</summary>

@@ -147,6 +147,69 @@ public abstract class KestrelTransportTests
     }
 
     [Test]
+    public async Task A_handler_that_blocks_its_thread_does_not_hold_up_requests_on_other_connections()
+    {
+        KestrelApp app = await StartAsync();
+        using var blocked = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        await blocked.ConnectAsync(IPAddress.Loopback, app.Address.Port).Timeout();
+        await blocked.SendAsync(Encoding.ASCII.GetBytes("GET /block HTTP/1.1\r\nHost: x\r\n\r\n")).Timeout();
+        for (int i = 0; i < 600 && Volatile.Read(ref app.BlockEntered) == 0; i++)
+        {
+            await Task.Delay(50);
+        }
+
+        Assert.That(Volatile.Read(ref app.BlockEntered), Is.EqualTo(1), "the blocking request reached its handler");
+
+        // Four more connections: with two loops, at least two share the blocked one's loop.
+        var others = new List<Socket>();
+        try
+        {
+            for (int i = 0; i < 4; i++)
+            {
+                var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+                others.Add(socket);
+                await socket.ConnectAsync(IPAddress.Loopback, app.Address.Port).Timeout();
+                await socket.SendAsync(Encoding.ASCII.GetBytes("GET /bytes/13 HTTP/1.1\r\nHost: x\r\n\r\n")).Timeout();
+                byte[] body = await new RawHttpReader(socket).ReadResponseAsync().Timeout();
+                Assert.That(body, Is.EqualTo(Enumerable.Range(0, 13).Select(i => KestrelApp.PatternAt(i)).ToArray()), $"connection {i} answered while a handler blocked");
+            }
+        }
+        finally
+        {
+            app.BlockGate.Set();
+            foreach (Socket socket in others)
+            {
+                socket.Dispose();
+            }
+        }
+
+        byte[] released = await new RawHttpReader(blocked).ReadResponseAsync().Timeout();
+        Assert.That(Encoding.ASCII.GetString(released), Is.EqualTo("released"));
+    }
+
+    [TestCase("threadpool")]
+    [TestCase("inline")]
+    public async Task Every_application_scheduler_serves_keep_alive_and_pipelined_requests(string scheduler)
+    {
+        KestrelApp app = await StartAsync(configure: o => o.ApplicationScheduler = scheduler == "inline" ? System.IO.Pipelines.PipeScheduler.Inline : System.IO.Pipelines.PipeScheduler.ThreadPool);
+        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        await socket.ConnectAsync(IPAddress.Loopback, app.Address.Port).Timeout();
+        string Request(int n) => $"GET /bytes/{n} HTTP/1.1\r\nHost: x\r\n\r\n";
+        var reader = new RawHttpReader(socket);
+        await socket.SendAsync(Encoding.ASCII.GetBytes(Request(10) + Request(70000) + Request(3))).Timeout();
+        foreach (int n in new[] { 10, 70000, 3, 5 })
+        {
+            if (n == 5)
+            {
+                await socket.SendAsync(Encoding.ASCII.GetBytes(Request(n))).Timeout();
+            }
+
+            byte[] body = await reader.ReadResponseAsync().Timeout();
+            Assert.That(body, Is.EqualTo(Enumerable.Range(0, n).Select(i => KestrelApp.PatternAt(i)).ToArray()), $"the response to the request for {n} bytes");
+        }
+    }
+
+    [Test]
     public async Task Clients_that_abort_mid_request_and_mid_response_leave_the_server_healthy_and_no_connection_open()
     {
         KestrelApp app = await StartAsync();
