@@ -36,18 +36,24 @@ public abstract partial class ConformanceTests
             Assert.That((int)server.GetSocketOption(SocketOptionLevel.Tcp, SocketOptionName.NoDelay)!, Is.Not.Zero);
 
             // Read back through the handle (on Linux a runtime Socket made on first use): the same socket.
-            byte[] value = new byte[4];
-            Assert.That(server.GetRawSocketOption(IpProtoTcp, TcpNoDelay, value), Is.EqualTo(4));
-            Assert.That(BitConverter.ToInt32(value), Is.Not.Zero, "TCP_NODELAY as the OS socket has it");
+            Assert.That(RawNoDelay(server), Is.True, "TCP_NODELAY as the OS socket has it");
             server.NoDelay = false;
-            server.GetRawSocketOption(IpProtoTcp, TcpNoDelay, value);
-            Assert.That(BitConverter.ToInt32(value), Is.Zero, "cleared once the handle exists too");
+            Assert.That(RawNoDelay(server), Is.False, "cleared once the handle exists too");
             Assert.That(server.NoDelay, Is.False);
 
             // Still one connection, both ways.
             await AssertCarriesBytesAsync(client, server);
             await AssertCarriesBytesAsync(server, client);
         }
+    }
+
+    /// <summary>TCP_NODELAY read as raw bytes: 4 on Linux, a single byte under Wine.</summary>
+    private static bool RawNoDelay(ProactorSocket socket)
+    {
+        byte[] value = new byte[4];
+        int length = socket.GetRawSocketOption(IpProtoTcp, TcpNoDelay, value);
+        Assert.That(length, Is.InRange(1, 4), "the option's size");
+        return Array.Exists(value[..length], b => b != 0);
     }
 
     [Test]
