@@ -28,7 +28,7 @@ internal abstract partial class Operation : IValueTaskSource<SocketReceiveFromRe
     public bool IsMessage;
 
     /// <summary>The socket is a datagram socket: a truncated receive is <see cref="SocketError.MessageSize"/>.</summary>
-    public bool IsDatagram;
+    public bool IsDatagram => Owner.IsDatagram;
 
     /// <summary>The flags handed to the OS call (<see cref="SocketFlags.Peek"/>, <see cref="SocketFlags.OutOfBand"/>).</summary>
     public SocketFlags Flags
@@ -63,7 +63,7 @@ internal abstract partial class Operation : IValueTaskSource<SocketReceiveFromRe
     public bool WantsPacketInformation => _rare?.WantsPacketInformation ?? false;
 
     /// <summary>Buffers of a scatter/gather operation; 0 means the single <see cref="Buffer"/>.</summary>
-    public int SegmentCount;
+    public int SegmentCount => _rare?.SegmentCount ?? 0;
 
     /// <summary>Bytes the operation is to move in all (a send completes only when all of them went).</summary>
     public int TransferLength;
@@ -79,21 +79,18 @@ internal abstract partial class Operation : IValueTaskSource<SocketReceiveFromRe
 
     private void ResetMessage()
     {
-        IsDatagram = Owner.IsDatagram;
-
         // Every receive of a datagram socket goes through recvmsg: only it reports truncation.
         IsMessage = IsDatagram && Kind == OperationKind.Receive;
-        SegmentCount = 0;
         TransferLength = Buffer.Length; // the rest of the message state was reset with the rare state
     }
 
     private void ClearMessage()
     {
-        if (SegmentCount != 0)
+        if (_rare is { SegmentCount: not 0 } rare)
         {
             // Drop the caller's buffers, so a pooled object does not keep them alive.
-            Array.Clear(_rare!.Segments!, 0, SegmentCount);
-            SegmentCount = 0;
+            Array.Clear(rare.Segments!, 0, rare.SegmentCount);
+            rare.SegmentCount = 0;
         }
     }
 
@@ -174,7 +171,7 @@ internal abstract partial class Operation : IValueTaskSource<SocketReceiveFromRe
         }
 
         IsMessage = true;
-        SegmentCount = count;
+        Rare.SegmentCount = count;
         TransferLength = (int)total;
     }
 

@@ -24,6 +24,11 @@ internal abstract partial class Operation
         public SocketAddress? Address;
         public object? UserToken;
         public CompletionQueue? Queue;
+
+        // In queue mode the object is released by whichever of two parties finishes last: the
+        // submitter (after registering the token) and the completion. Otherwise a completion that
+        // raced ahead would recycle the object under the submitter's feet.
+        public int QueueReferences;
         public TimerEntry? TimeoutEntry;
         public string? ErrorMessage;
 
@@ -37,6 +42,7 @@ internal abstract partial class Operation
         public SocketAddress? PeerAddress;
         public bool WantsPacketInformation;
         public MemoryHandle[]? SegmentPins;
+        public int SegmentCount;
 
         public SafeFileHandle? SendFileHandle;
         public long FileOffset;
@@ -50,6 +56,7 @@ internal abstract partial class Operation
         {
             Address = address;
             Queue = queue;
+            QueueReferences = queue is null ? 0 : 2;
             UserToken = userToken;
             ErrorMessage = null;
             SendFileHandle = null;
@@ -60,6 +67,7 @@ internal abstract partial class Operation
             PacketAddress = null;
             PacketInterface = 0;
             EndPointTemplate = null;
+            SegmentCount = 0;
         }
     }
 

@@ -33,18 +33,18 @@ internal abstract partial class Operation : IValueTaskSource<int>, IValueTaskSou
     private CancellationToken _cancellationToken;
     private CancellationTokenRegistration _registration;
     private int _completed;
-    private int _queueReferences;
     private volatile bool _cancelRequested;
-    private int _cancelReason;
+    private byte _cancelReason; // a byte, as Kind: every idle connection's pending receive carries these fields
+    private byte _kind;
     private bool _timeoutScheduled;
     private bool _inline;
     private bool _streamErrors;
     private bool _counted;
 
     // Why an end was requested: the first reason wins; a close (Owner.IsDisposed) overrides both.
-    private const int CancelReasonNone = 0;
-    private const int CancelReasonToken = 1;
-    private const int CancelReasonTimeout = 2;
+    private const byte CancelReasonNone = 0;
+    private const byte CancelReasonToken = 1;
+    private const byte CancelReasonTimeout = 2;
 
     protected Operation()
     {
@@ -53,7 +53,11 @@ internal abstract partial class Operation : IValueTaskSource<int>, IValueTaskSou
         _core.RunContinuationsAsynchronously = false;
     }
 
-    public OperationKind Kind { get; private set; }
+    public OperationKind Kind
+    {
+        get => (OperationKind)_kind;
+        private set => _kind = (byte)value;
+    }
 
     /// <summary>The socket the operation was submitted on.</summary>
     public ProactorSocket Owner { get; private set; } = null!;
@@ -114,10 +118,6 @@ internal abstract partial class Operation : IValueTaskSource<int>, IValueTaskSou
         _counted = false;
         owner.Engine.Statistics.OnStarted(kind);
 
-        // In queue mode the object is released by whichever of two parties finishes last: the
-        // submitter (after registering the token) and the completion. Otherwise a completion that
-        // raced ahead would recycle the object under the submitter's feet.
-        _queueReferences = queue is null ? 0 : 2;
         Kind = kind;
         Owner = owner;
         Buffer = buffer;
@@ -158,7 +158,7 @@ internal abstract partial class Operation : IValueTaskSource<int>, IValueTaskSou
     /// <summary>Asks the backend to end the operation early; its completion decides the outcome.</summary>
     internal void RequestCancel() => RequestCancel(CancelReasonToken);
 
-    private void RequestCancel(int reason)
+    private void RequestCancel(byte reason)
     {
         Interlocked.CompareExchange(ref _cancelReason, reason, CancelReasonNone);
         _cancelRequested = true;
@@ -349,7 +349,7 @@ internal abstract partial class Operation : IValueTaskSource<int>, IValueTaskSou
     /// <summary>Queue mode: drops one of the two references (submitter, completion); the last releases.</summary>
     internal void ReleaseQueueReference()
     {
-        if (Interlocked.Decrement(ref _queueReferences) == 0)
+        if (Interlocked.Decrement(ref _rare!.QueueReferences) == 0)
         {
             Release();
         }
