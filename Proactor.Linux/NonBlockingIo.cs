@@ -1,5 +1,6 @@
 using System;
 using System.Net.Sockets;
+using System.Runtime.InteropServices;
 using System.Runtime.Versioning;
 
 namespace Proactor.Linux;
@@ -18,7 +19,7 @@ internal static unsafe class NonBlockingIo
 {
     /// <summary>Runs <paramref name="attempt"/> from a thread that holds no engine lock: a reference
     /// on the handle keeps a concurrent close from recycling the descriptor mid-call.</summary>
-    public static bool TryWithReference(SafeSocketHandle handle, Operation op, delegate* managed<Operation, int, bool> attempt)
+    public static bool TryWithReference(SafeHandle handle, Operation op, delegate* managed<Operation, int, bool> attempt)
     {
         bool added = false;
         try

@@ -1,5 +1,6 @@
 using System;
 using System.Net.Sockets;
+using System.Runtime.InteropServices;
 using System.Runtime.Versioning;
 
 namespace Proactor.Linux;
@@ -85,7 +86,7 @@ internal static unsafe class ReadinessIo
         return ready;
     }
 
-    public static bool TryReceive(SafeSocketHandle handle, Span<byte> buffer, out int received, out SocketError error)
+    public static bool TryReceive(SafeHandle handle, Span<byte> buffer, out int received, out SocketError error)
     {
         bool added = false;
         try
@@ -119,7 +120,7 @@ internal static unsafe class ReadinessIo
         }
     }
 
-    public static bool TrySend(SafeSocketHandle handle, ReadOnlySpan<byte> buffer, out int sent, out SocketError error)
+    public static bool TrySend(SafeHandle handle, ReadOnlySpan<byte> buffer, out int sent, out SocketError error)
     {
         bool added = false;
         try

@@ -1,5 +1,8 @@
+using System;
 using System.Net;
 using System.Net.Sockets;
+using System.Runtime.InteropServices;
+using System.Threading;
 
 namespace Proactor;
 
@@ -16,16 +19,140 @@ namespace Proactor;
 /// </remarks>
 internal abstract partial class EngineSocket
 {
+    // The runtime's Socket (with its SafeSocketHandle and the end points it reads at creation) is
+    // about 320 bytes per connection: an accepted connection on Linux runs on its bare descriptor
+    // and makes one only when something needs it (see CreateControlSocket). One field holds what
+    // the socket has: a Socket; a bare descriptor (a SafeHandle); or both (DescriptorAndSocket).
+    private object _os;
+    private readonly short _addressFamily;
+    private readonly byte _socketType;
+    private bool _descriptorClosed;
+
     protected EngineSocket(ProactorEngine engine, Socket socket)
     {
         Engine = engine;
-        Socket = socket;
+        _os = socket;
+        _addressFamily = (short)socket.AddressFamily;
+        _socketType = (byte)socket.SocketType;
+    }
+
+    /// <summary>A stream socket on its bare descriptor (an accepted connection): no runtime
+    /// <see cref="System.Net.Sockets.Socket"/> until <see cref="Socket"/> is asked for.</summary>
+    protected EngineSocket(ProactorEngine engine, SafeHandle descriptor, AddressFamily addressFamily)
+    {
+        Engine = engine;
+        _os = descriptor;
+        _addressFamily = (short)addressFamily;
+        _socketType = (byte)SocketType.Stream;
     }
 
     public ProactorEngine Engine { get; }
 
-    /// <summary>The OS socket: the control plane (bind, listen, options, shutdown) goes through it.</summary>
-    public Socket Socket { get; }
+    /// <summary>The descriptor the engine performs I/O on (the runtime Socket's own handle when
+    /// the socket was created through one).</summary>
+    /// <remarks>Read from the Socket on each use, not at registration: on Unix reading
+    /// <see cref="Socket.SafeHandle"/> marks the handle exposed, after which the runtime refuses
+    /// to connect again after a failed connect (the managed backend relies on it).</remarks>
+    public SafeHandle Handle => Volatile.Read(ref _os) switch
+    {
+        SafeHandle descriptor => descriptor,
+        Socket socket => socket.SafeHandle,
+        var both => ((DescriptorAndSocket)both).Descriptor,
+    };
+
+    public AddressFamily AddressFamily => (AddressFamily)_addressFamily;
+
+    public SocketType SocketType => (SocketType)_socketType;
+
+    /// <summary>True once a runtime <see cref="System.Net.Sockets.Socket"/> exists for this socket.</summary>
+    public bool HasSocket => Volatile.Read(ref _os) is not SafeHandle;
+
+    /// <summary>The OS socket: the control plane (bind, listen, options, shutdown) goes through it.
+    /// For a socket on a bare descriptor it is made on first use.</summary>
+    /// <exception cref="ObjectDisposedException">It had to be made, and the descriptor is closed.</exception>
+    public Socket Socket => Volatile.Read(ref _os) switch
+    {
+        Socket socket => socket,
+        DescriptorAndSocket both => both.Socket,
+        _ => CreateSocketOnce(),
+    };
+
+    private Socket CreateSocketOnce()
+    {
+        // Under the socket's own monitor (no lock object per connection), so a close cannot slip
+        // between the check and the creation and leave a Socket nobody disposes.
+        lock (this)
+        {
+            if (_os is SafeHandle descriptor)
+            {
+                if (_descriptorClosed)
+                {
+                    throw new ObjectDisposedException(nameof(ProactorSocket), $"The {nameof(ProactorSocket)} was disposed.");
+                }
+
+                Volatile.Write(ref _os, new DescriptorAndSocket(descriptor, CreateControlSocket()));
+            }
+
+            return ((DescriptorAndSocket)_os).Socket;
+        }
+    }
+
+    /// <summary>A bare descriptor and the runtime Socket made for it later (on a duplicate).</summary>
+    private sealed class DescriptorAndSocket(SafeHandle descriptor, Socket socket)
+    {
+        public SafeHandle Descriptor { get; } = descriptor;
+
+        public Socket Socket { get; } = socket;
+    }
+
+    /// <summary>Makes the runtime <see cref="System.Net.Sockets.Socket"/> of a socket that runs on a bare
+    /// descriptor. Only backends that register such sockets (<see cref="ProactorEngine.RegisterAccepted"/>) override it.</summary>
+    protected virtual Socket CreateControlSocket() =>
+        throw new InvalidOperationException($"The {Engine.Name} backend registers every socket with its runtime Socket.");
+
+    /// <summary>Closes the OS socket: the runtime Socket if one was made, and the descriptor. Once.</summary>
+    protected void DisposeDescriptor()
+    {
+        object os;
+        lock (this)
+        {
+            _descriptorClosed = true;
+            os = _os;
+        }
+
+        switch (os)
+        {
+            case Socket socket:
+                socket.Dispose(); // its own handle goes with it
+                break;
+            case SafeHandle descriptor:
+                descriptor.Dispose();
+                break;
+            default:
+                // The Socket made later holds a duplicate of the descriptor: closing it first leaves
+                // the connection's end (the FIN, a linger) to the last close, the descriptor's own.
+                var both = (DescriptorAndSocket)os;
+                both.Socket.Dispose();
+                both.Descriptor.Dispose();
+                break;
+        }
+    }
+
+    /// <summary>Sets an integer option straight on the descriptor, for a socket without a runtime
+    /// Socket. False when the backend has no such path for the option (the caller then uses
+    /// <see cref="Socket"/>). Throws <see cref="SocketException"/> when the OS refuses.</summary>
+    public virtual bool TrySetOption(SocketOptionLevel level, SocketOptionName name, int value) => false;
+
+    /// <summary>Reads an integer option straight from the descriptor; as <see cref="TrySetOption"/>.</summary>
+    public virtual bool TryGetOption(SocketOptionLevel level, SocketOptionName name, out int value)
+    {
+        value = 0;
+        return false;
+    }
+
+    /// <summary>shutdown(2) straight on the descriptor; false when the backend has no such path.
+    /// Throws <see cref="SocketException"/> when the OS refuses.</summary>
+    public virtual bool TryShutdown(SocketShutdown how) => false;
 
     /// <summary>Makes a new operation object of this backend's kind (pooled by the caller).</summary>
     public abstract Operation CreateOperation();

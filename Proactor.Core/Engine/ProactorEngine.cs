@@ -124,6 +124,12 @@ public abstract partial class ProactorEngine : IDisposable
     /// <summary>Registers an OS socket with this engine. Called once per socket.</summary>
     internal abstract EngineSocket Register(ProactorSocket owner, Socket socket);
 
+    /// <summary>Registers an accepted stream connection that has no runtime <see cref="Socket"/>, only
+    /// its descriptor (which the engine then owns; the caller disposes it when this throws). Only
+    /// backends whose accepts produce such descriptors implement it.</summary>
+    internal virtual EngineSocket RegisterAccepted(ProactorSocket owner, System.Runtime.InteropServices.SafeHandle descriptor, AddressFamily addressFamily) =>
+        throw new NotSupportedException($"The {Name} backend accepts connections as runtime Sockets.");
+
     [ThreadStatic]
     private static ProactorEngine? t_currentEngine;
 

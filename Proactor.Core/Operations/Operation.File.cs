@@ -13,16 +13,17 @@ internal abstract partial class Operation
 {
     /// <summary>The file whose bytes the send carries; null for every other operation. The caller's
     /// handle: the backend takes a reference around each syscall and never closes it.</summary>
-    public SafeFileHandle? SendFileHandle;
+    public SafeFileHandle? SendFileHandle => _rare?.SendFileHandle;
 
     /// <summary>Where in the file the operation starts; progress is <see cref="BytesTransferred"/> on top.</summary>
-    public long FileOffset;
+    public long FileOffset => _rare?.FileOffset ?? 0;
 
     /// <summary>Turns this prepared send into a file send of <paramref name="count"/> bytes.</summary>
     internal void SetFile(SafeFileHandle file, long offset, int count)
     {
-        SendFileHandle = file;
-        FileOffset = offset;
+        RareState rare = Rare;
+        rare.SendFileHandle = file;
+        rare.FileOffset = offset;
         TransferLength = count;
     }
 }

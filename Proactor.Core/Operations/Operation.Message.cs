@@ -24,96 +24,98 @@ internal abstract partial class Operation : IValueTaskSource<SocketReceiveFromRe
     /// out in several calls; a scatter receive or a datagram is refused beyond it.</summary>
     public const int MaxSegmentsPerCall = 1024;
 
-    private Memory<byte>[]? _segments;
-    private SocketAddress? _ownAddress;
-    private EndPoint? _endPointTemplate;
-    private IPAddress? _packetAddress;
-    private int _packetInterface;
-
     /// <summary>True when the operation goes through the message-style call (names, several buffers, flags).</summary>
     public bool IsMessage;
 
     /// <summary>The socket is a datagram socket: a truncated receive is <see cref="SocketError.MessageSize"/>.</summary>
-    public bool IsDatagram;
+    public bool IsDatagram => Owner.IsDatagram;
 
     /// <summary>The flags handed to the OS call (<see cref="SocketFlags.Peek"/>, <see cref="SocketFlags.OutOfBand"/>).</summary>
-    public SocketFlags Flags;
+    public SocketFlags Flags
+    {
+        get => _rare?.Flags ?? SocketFlags.None;
+        set
+        {
+            if (value != SocketFlags.None || _rare is not null)
+            {
+                Rare.Flags = value;
+            }
+        }
+    }
 
     /// <summary>What the OS said of a received message (truncated, control data truncated, out of band).</summary>
-    public SocketFlags ReceivedFlags;
+    public SocketFlags ReceivedFlags
+    {
+        get => _rare?.ReceivedFlags ?? SocketFlags.None;
+        set
+        {
+            if (value != SocketFlags.None || _rare is not null)
+            {
+                Rare.ReceivedFlags = value;
+            }
+        }
+    }
 
     /// <summary>A send-to's target; a receive-from's source is written here (buffer and <see cref="SocketAddress.Size"/>).</summary>
-    public SocketAddress? PeerAddress;
+    public SocketAddress? PeerAddress => _rare?.PeerAddress;
 
     /// <summary>The receive asks for IP_PKTINFO / IPV6_PKTINFO control data.</summary>
-    public bool WantsPacketInformation;
+    public bool WantsPacketInformation => _rare?.WantsPacketInformation ?? false;
 
     /// <summary>Buffers of a scatter/gather operation; 0 means the single <see cref="Buffer"/>.</summary>
-    public int SegmentCount;
+    public int SegmentCount => _rare?.SegmentCount ?? 0;
 
     /// <summary>Bytes the operation is to move in all (a send completes only when all of them went).</summary>
     public int TransferLength;
 
     /// <summary>Pins of the buffers while the OS holds them (native backends), reused across uses.</summary>
-    public MemoryHandle[]? SegmentPins;
+    public MemoryHandle[]? SegmentPins => _rare?.SegmentPins;
 
     /// <summary>How many buffers the message call names.</summary>
     public int MessageBufferCount => SegmentCount == 0 ? 1 : SegmentCount;
 
     /// <summary>The <paramref name="index"/>th buffer of the message call.</summary>
-    public Memory<byte> MessageBuffer(int index) => SegmentCount == 0 ? Buffer : _segments![index];
+    public Memory<byte> MessageBuffer(int index) => SegmentCount == 0 ? Buffer : _rare!.Segments![index];
 
     private void ResetMessage()
     {
-        IsDatagram = Owner.IsDatagram;
-
         // Every receive of a datagram socket goes through recvmsg: only it reports truncation.
         IsMessage = IsDatagram && Kind == OperationKind.Receive;
-        Flags = SocketFlags.None;
-        ReceivedFlags = SocketFlags.None;
-        PeerAddress = null;
-        WantsPacketInformation = false;
-        SegmentCount = 0;
-        TransferLength = Buffer.Length;
-        _packetAddress = null;
-        _packetInterface = 0;
-        _endPointTemplate = null;
+        TransferLength = Buffer.Length; // the rest of the message state was reset with the rare state
     }
 
     private void ClearMessage()
     {
-        if (SegmentCount != 0)
+        if (_rare is { SegmentCount: not 0 } rare)
         {
             // Drop the caller's buffers, so a pooled object does not keep them alive.
-            Array.Clear(_segments!, 0, SegmentCount);
-            SegmentCount = 0;
+            Array.Clear(rare.Segments!, 0, rare.SegmentCount);
+            rare.SegmentCount = 0;
         }
-
-        PeerAddress = null;
-        _packetAddress = null;
-        _endPointTemplate = null;
     }
 
     /// <summary>Turns this prepared operation into a message operation.</summary>
     internal void SetMessage(SocketFlags flags, SocketAddress? peerAddress, bool wantsPacketInformation = false)
     {
         IsMessage = true;
-        Flags = flags;
-        PeerAddress = peerAddress;
-        WantsPacketInformation = wantsPacketInformation;
+        RareState rare = Rare;
+        rare.Flags = flags;
+        rare.PeerAddress = peerAddress;
+        rare.WantsPacketInformation = wantsPacketInformation;
     }
 
     /// <summary>For the EndPoint-returning receives: the source is written into an address this object
     /// owns (one per object, reused), and turned into an end point shaped like <paramref name="template"/>.</summary>
     internal void UseOwnAddress(EndPoint template, AddressFamily family)
     {
-        if (_ownAddress is null || _ownAddress.Family != family)
+        RareState rare = Rare;
+        if (rare.OwnAddress is null || rare.OwnAddress.Family != family)
         {
-            _ownAddress = new SocketAddress(family);
+            rare.OwnAddress = new SocketAddress(family);
         }
 
-        PeerAddress = _ownAddress;
-        _endPointTemplate = template;
+        rare.PeerAddress = rare.OwnAddress;
+        rare.EndPointTemplate = template;
     }
 
     internal void SetSegments(IList<ArraySegment<byte>> segments)
@@ -151,24 +153,25 @@ internal abstract partial class Operation : IValueTaskSource<SocketReceiveFromRe
 
     private Memory<byte>[] EnsureSegments(int count)
     {
-        if (_segments is null || _segments.Length < count)
+        RareState rare = Rare;
+        if (rare.Segments is null || rare.Segments.Length < count)
         {
-            _segments = new Memory<byte>[Math.Max(count, Math.Max(4, (_segments?.Length ?? 0) * 2))];
+            rare.Segments = new Memory<byte>[Math.Max(count, Math.Max(4, (rare.Segments?.Length ?? 0) * 2))];
         }
 
-        return _segments;
+        return rare.Segments;
     }
 
     private void SetSegmentTotals(int count, long total)
     {
         if (total > int.MaxValue)
         {
-            Array.Clear(_segments!, 0, count);
+            Array.Clear(_rare!.Segments!, 0, count);
             throw new ArgumentException($"The buffers hold {total} bytes in all; one operation moves at most {int.MaxValue}.", "buffers");
         }
 
         IsMessage = true;
-        SegmentCount = count;
+        Rare.SegmentCount = count;
         TransferLength = (int)total;
     }
 
@@ -176,35 +179,43 @@ internal abstract partial class Operation : IValueTaskSource<SocketReceiveFromRe
     internal void PinSegments()
     {
         int count = MessageBufferCount;
-        if (SegmentPins is null || SegmentPins.Length < count)
+        RareState rare = Rare;
+        if (rare.SegmentPins is null || rare.SegmentPins.Length < count)
         {
-            SegmentPins = new MemoryHandle[Math.Max(count, 4)];
+            rare.SegmentPins = new MemoryHandle[Math.Max(count, 4)];
         }
 
+        MemoryHandle[] pins = rare.SegmentPins;
         for (int i = 0; i < count; i++)
         {
-            SegmentPins[i] = MessageBuffer(i).Pin();
+            pins[i] = MessageBuffer(i).Pin();
         }
     }
 
     /// <summary>Releases the pins of <see cref="PinSegments"/>.</summary>
     internal void UnpinSegments()
     {
-        if (SegmentPins is null)
+        if (SegmentPins is not { } pins)
         {
             return;
         }
 
-        int count = Math.Min(MessageBufferCount, SegmentPins.Length);
+        int count = Math.Min(MessageBufferCount, pins.Length);
         for (int i = 0; i < count; i++)
         {
-            SegmentPins[i].Dispose();
-            SegmentPins[i] = default;
+            pins[i].Dispose();
+            pins[i] = default;
         }
     }
 
     /// <summary>Forgets the pins without releasing them: the OS may still write the buffers.</summary>
-    internal void AbandonSegmentPins() => SegmentPins = null;
+    internal void AbandonSegmentPins()
+    {
+        if (_rare is { } rare)
+        {
+            rare.SegmentPins = null;
+        }
+    }
 
     /// <summary>Backend: the source address of a received message, in the OS's sockaddr form.</summary>
     internal void SetReceivedAddress(ReadOnlySpan<byte> name)
@@ -233,8 +244,9 @@ internal abstract partial class Operation : IValueTaskSource<SocketReceiveFromRe
     /// <summary>Backend: the packet information (destination address, interface) of a received datagram.</summary>
     internal void SetPacketInformation(IPAddress address, int interfaceIndex)
     {
-        _packetAddress = address;
-        _packetInterface = interfaceIndex;
+        RareState rare = Rare;
+        rare.PacketAddress = address;
+        rare.PacketInterface = interfaceIndex;
     }
 
     private SocketReceiveFromResult ToReceiveFromResult(int bytes) => new()
@@ -248,12 +260,12 @@ internal abstract partial class Operation : IValueTaskSource<SocketReceiveFromRe
         ReceivedBytes = bytes,
         RemoteEndPoint = CreateRemoteEndPoint(),
         SocketFlags = ReceivedFlags,
-        PacketInformation = CreatePacketInformation(_packetAddress, _packetInterface),
+        PacketInformation = CreatePacketInformation(_rare?.PacketAddress, _rare?.PacketInterface ?? 0),
     };
 
     private EndPoint CreateRemoteEndPoint()
     {
-        EndPoint template = _endPointTemplate!;
+        EndPoint template = _rare!.EndPointTemplate!;
         SocketAddress address = PeerAddress!;
         return address.Size == 0 ? template : template.Create(address);
     }

@@ -7,7 +7,11 @@ internal abstract partial class Operation : IValueTaskSource<SocketEvents>
 {
     /// <summary>For <see cref="OperationKind.Poll"/>: the events waited for. The result
     /// (<see cref="SocketEvents"/> that are ready) is carried in <see cref="BytesTransferred"/>.</summary>
-    public SocketEvents RequestedEvents;
+    public SocketEvents RequestedEvents
+    {
+        get => _rare?.RequestedEvents ?? SocketEvents.None;
+        set => Rare.RequestedEvents = value;
+    }
 
     /// <summary>
     /// For <see cref="OperationKind.Poll"/>: true when the wait must not look at the socket at once,
@@ -16,14 +20,22 @@ internal abstract partial class Operation : IValueTaskSource<SocketEvents>
     /// and a handler that did not drain is never re-run in a tight loop on the engine thread.
     /// Backends whose waits are level-triggered anyway (io_uring's one-shot poll) may ignore it.
     /// </summary>
-    public bool WaitForNextReport;
+    public bool WaitForNextReport
+    {
+        get => _rare?.WaitForNextReport ?? false;
+        set => Rare.WaitForNextReport = value;
+    }
 
     /// <summary>
     /// Set on a reactor registration's own operations: <see cref="Complete"/> calls it, on the
     /// engine's thread, instead of completing an awaiter or posting a completion. Such an
     /// operation is owned by its registration and never returns to the socket's pool.
     /// </summary>
-    public Action<Operation>? ReadinessCallback;
+    public Action<Operation>? ReadinessCallback
+    {
+        get => _rare?.ReadinessCallback;
+        set => Rare.ReadinessCallback = value;
+    }
 
     SocketEvents IValueTaskSource<SocketEvents>.GetResult(short token) =>
         GetResultAndRelease(token, static (_, events) => (SocketEvents)events);

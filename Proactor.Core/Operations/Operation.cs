@@ -1,6 +1,7 @@
 using System;
 using System.Net;
 using System.Net.Sockets;
+using System.Runtime.InteropServices;
 using System.Threading;
 using System.Threading.Tasks.Sources;
 
@@ -32,20 +33,18 @@ internal abstract partial class Operation : IValueTaskSource<int>, IValueTaskSou
     private CancellationToken _cancellationToken;
     private CancellationTokenRegistration _registration;
     private int _completed;
-    private int _queueReferences;
     private volatile bool _cancelRequested;
-    private int _cancelReason;
-    private TimerEntry? _timeoutEntry;
+    private byte _cancelReason; // a byte, as Kind: every idle connection's pending receive carries these fields
+    private byte _kind;
     private bool _timeoutScheduled;
     private bool _inline;
     private bool _streamErrors;
     private bool _counted;
-    private string? _errorMessage; // a backend's own explanation of Error, when it has one
 
     // Why an end was requested: the first reason wins; a close (Owner.IsDisposed) overrides both.
-    private const int CancelReasonNone = 0;
-    private const int CancelReasonToken = 1;
-    private const int CancelReasonTimeout = 2;
+    private const byte CancelReasonNone = 0;
+    private const byte CancelReasonToken = 1;
+    private const byte CancelReasonTimeout = 2;
 
     protected Operation()
     {
@@ -54,20 +53,17 @@ internal abstract partial class Operation : IValueTaskSource<int>, IValueTaskSou
         _core.RunContinuationsAsynchronously = false;
     }
 
-    public OperationKind Kind { get; private set; }
+    public OperationKind Kind
+    {
+        get => (OperationKind)_kind;
+        private set => _kind = (byte)value;
+    }
 
     /// <summary>The socket the operation was submitted on.</summary>
     public ProactorSocket Owner { get; private set; } = null!;
 
     /// <summary>The caller's buffer (a send's read-only memory is carried here too; it is never written).</summary>
     public Memory<byte> Buffer { get; private set; }
-
-    /// <summary>The connect target in the OS's sockaddr form.</summary>
-    public SocketAddress? Address { get; private set; }
-
-    public object? UserToken { get; private set; }
-
-    public CompletionQueue? Queue { get; private set; }
 
     /// <summary>The next operation in the same <see cref="OperationFifo{T}"/> (intrusive link).</summary>
     internal Operation? QueueNext;
@@ -77,10 +73,24 @@ internal abstract partial class Operation : IValueTaskSource<int>, IValueTaskSou
 
     public SocketError Error;
 
-    /// <summary>For an accept: the OS socket of the new connection, set by the backend.</summary>
-    public Socket? AcceptedSocket;
+    // An accept's new connection, one stage at a time (one field, not three, in every operation):
+    // the backend's Socket or bare descriptor, then the ProactorSocket wrapping it.
+    private object? _accepted;
 
-    private ProactorSocket? _acceptedProactorSocket;
+    /// <summary>For an accept: the OS socket of the new connection, set by the backend.</summary>
+    public Socket? AcceptedSocket
+    {
+        get => _accepted as Socket;
+        set => _accepted = value;
+    }
+
+    /// <summary>For an accept on a backend that runs connections on their bare descriptors (Linux):
+    /// the new connection's descriptor, owned by this operation until it is wrapped.</summary>
+    public SafeHandle? AcceptedDescriptor
+    {
+        get => _accepted as SafeHandle;
+        set => _accepted = value;
+    }
 
     public short Version => _core.Version;
 
@@ -107,23 +117,14 @@ internal abstract partial class Operation : IValueTaskSource<int>, IValueTaskSou
         _streamErrors = false;
         _counted = false;
         owner.Engine.Statistics.OnStarted(kind);
-        _errorMessage = null;
 
-        // In queue mode the object is released by whichever of two parties finishes last: the
-        // submitter (after registering the token) and the completion. Otherwise a completion that
-        // raced ahead would recycle the object under the submitter's feet.
-        _queueReferences = queue is null ? 0 : 2;
         Kind = kind;
         Owner = owner;
         Buffer = buffer;
-        Address = address;
-        Queue = queue;
-        UserToken = userToken;
+        ResetRare(address, queue, userToken);
         BytesTransferred = 0;
         Error = SocketError.Success;
-        AcceptedSocket = null;
-        _acceptedProactorSocket = null;
-        SendFileHandle = null;
+        _accepted = null;
         ResetMessage();
     }
 
@@ -148,15 +149,16 @@ internal abstract partial class Operation : IValueTaskSource<int>, IValueTaskSou
     /// </summary>
     internal void ScheduleTimeout(TimeSpan timeout)
     {
-        _timeoutEntry ??= new TimerEntry(static s => ((Operation)s!).RequestCancel(CancelReasonTimeout), this);
+        RareState rare = Rare;
+        rare.TimeoutEntry ??= new TimerEntry(static s => ((Operation)s!).RequestCancel(CancelReasonTimeout), this);
         _timeoutScheduled = true;
-        Owner.Engine.ScheduleTimer(_timeoutEntry, timeout);
+        Owner.Engine.ScheduleTimer(rare.TimeoutEntry, timeout);
     }
 
     /// <summary>Asks the backend to end the operation early; its completion decides the outcome.</summary>
     internal void RequestCancel() => RequestCancel(CancelReasonToken);
 
-    private void RequestCancel(int reason)
+    private void RequestCancel(byte reason)
     {
         Interlocked.CompareExchange(ref _cancelReason, reason, CancelReasonNone);
         _cancelRequested = true;
@@ -282,8 +284,8 @@ internal abstract partial class Operation : IValueTaskSource<int>, IValueTaskSou
 
     internal ProactorSocket? TakeAcceptedSocket()
     {
-        ProactorSocket? s = _acceptedProactorSocket;
-        _acceptedProactorSocket = null;
+        var s = _accepted as ProactorSocket;
+        _accepted = null;
         return s;
     }
 
@@ -299,7 +301,7 @@ internal abstract partial class Operation : IValueTaskSource<int>, IValueTaskSou
         }
 
         // A registration refused on accept (select's FD_SETSIZE) explains itself: keep its message.
-        var socketError = _errorMessage is null ? new SocketException((int)Error) : new SocketException((int)Error, _errorMessage);
+        var socketError = ErrorMessage is not { } message ? new SocketException((int)Error) : new SocketException((int)Error, message);
         if (!_streamErrors)
         {
             return socketError;
@@ -311,12 +313,12 @@ internal abstract partial class Operation : IValueTaskSource<int>, IValueTaskSou
 
     private void WrapAcceptedSocket()
     {
-        if (AcceptedSocket is not { } accepted)
+        if (_accepted is not IDisposable accepted || accepted is ProactorSocket)
         {
             return;
         }
 
-        AcceptedSocket = null;
+        _accepted = null;
         if (Error != SocketError.Success)
         {
             accepted.Dispose();
@@ -326,13 +328,15 @@ internal abstract partial class Operation : IValueTaskSource<int>, IValueTaskSou
         try
         {
             ProactorEngine target = Owner.AcceptedEngineSelector?.Invoke() ?? Owner.Engine;
-            _acceptedProactorSocket = new ProactorSocket(target, accepted);
+            _accepted = accepted is Socket socket
+                ? new ProactorSocket(target, socket)
+                : new ProactorSocket(target, (SafeHandle)accepted, Owner.AddressFamily);
         }
         catch (SocketException e)
         {
             accepted.Dispose();
             Error = e.SocketErrorCode;
-            _errorMessage = e.Message;
+            ErrorMessage = e.Message;
         }
         catch (ObjectDisposedException)
         {
@@ -345,7 +349,7 @@ internal abstract partial class Operation : IValueTaskSource<int>, IValueTaskSou
     /// <summary>Queue mode: drops one of the two references (submitter, completion); the last releases.</summary>
     internal void ReleaseQueueReference()
     {
-        if (Interlocked.Decrement(ref _queueReferences) == 0)
+        if (Interlocked.Decrement(ref _rare!.QueueReferences) == 0)
         {
             Release();
         }
@@ -358,7 +362,7 @@ internal abstract partial class Operation : IValueTaskSource<int>, IValueTaskSou
         if (_timeoutScheduled)
         {
             // Waits for a timeout callback running on another thread, so it cannot reach the next use.
-            Owner.Engine.Timers.Cancel(_timeoutEntry!);
+            Owner.Engine.Timers.Cancel(_rare!.TimeoutEntry!);
             _timeoutScheduled = false;
         }
 
@@ -366,13 +370,10 @@ internal abstract partial class Operation : IValueTaskSource<int>, IValueTaskSou
         _registration = default;
         _cancellationToken = default;
         Buffer = default;
-        Address = null;
-        UserToken = null;
-        Queue = null;
-        SendFileHandle = null; // the caller may close its file now: the pool must not keep it alive
         ClearMessage();
-        ProactorSocket? accepted = _acceptedProactorSocket;
-        _acceptedProactorSocket = null;
+        ClearRare();
+        IDisposable? accepted = _accepted as IDisposable;
+        _accepted = null;
         accepted?.Dispose(); // accepted but never collected by the caller (engine shutting down)
         Owner.ReturnOperation(this);
     }

@@ -15,8 +15,6 @@ public sealed partial class ProactorSocket
     /// <summary>The largest UDP payload over IPv6 without jumbograms: 65535 − 8 (UDP header).</summary>
     public const int MaxDatagramSizeIPv6 = 65527;
 
-    private int _packetInformationEnabled;
-
     private ProactorSocket(ProactorEngine engine, AddressFamily addressFamily, SocketType socketType, ProtocolType protocolType)
     {
         ArgumentNullException.ThrowIfNull(engine);
@@ -28,8 +26,7 @@ public sealed partial class ProactorSocket
                 nameof(addressFamily));
         }
 
-        _socket = new Socket(addressFamily, socketType, protocolType);
-        _engineSocket = RegisterOrDispose(engine, _socket);
+        _engineSocket = RegisterOrDispose(engine, new Socket(addressFamily, socketType, protocolType));
         engine.OnSocketOpened();
     }
 
@@ -69,9 +66,9 @@ public sealed partial class ProactorSocket
     }
 
     /// <summary>The socket type: <see cref="SocketType.Stream"/> (TCP) or <see cref="SocketType.Dgram"/> (UDP).</summary>
-    public SocketType SocketType => _socket.SocketType;
+    public SocketType SocketType => _engineSocket.SocketType;
 
-    internal bool IsDatagram => _socket.SocketType == SocketType.Dgram;
+    internal bool IsDatagram => _engineSocket.SocketType == SocketType.Dgram;
 
     /// <summary>Allows sending to broadcast addresses (SO_BROADCAST). Datagram sockets only.</summary>
     /// <exception cref="InvalidOperationException">The socket is not a datagram socket.</exception>
@@ -81,13 +78,13 @@ public sealed partial class ProactorSocket
         get
         {
             ThrowIfNotDatagram(nameof(EnableBroadcast));
-            return _socket.EnableBroadcast;
+            return OsSocket.EnableBroadcast;
         }
 
         set
         {
             ThrowIfNotDatagram(nameof(EnableBroadcast));
-            _socket.EnableBroadcast = value;
+            OsSocket.EnableBroadcast = value;
         }
     }
 
@@ -100,13 +97,13 @@ public sealed partial class ProactorSocket
         get
         {
             ThrowIfNotDatagram(nameof(MulticastLoopback));
-            return _socket.MulticastLoopback;
+            return OsSocket.MulticastLoopback;
         }
 
         set
         {
             ThrowIfNotDatagram(nameof(MulticastLoopback));
-            _socket.MulticastLoopback = value;
+            OsSocket.MulticastLoopback = value;
         }
     }
 
@@ -167,7 +164,7 @@ public sealed partial class ProactorSocket
                 "Naming the interface by its address is IPv4's form; an IPv6 socket names it by index (the other overload).", nameof(localAddress));
         }
 
-        _socket.SetSocketOption(SocketOptionLevel.IP, join ? SocketOptionName.AddMembership : SocketOptionName.DropMembership,
+        OsSocket.SetSocketOption(SocketOptionLevel.IP, join ? SocketOptionName.AddMembership : SocketOptionName.DropMembership,
             new MulticastOption(group, localAddress));
     }
 
@@ -192,12 +189,12 @@ public sealed partial class ProactorSocket
 
         if (AddressFamily == AddressFamily.InterNetwork)
         {
-            _socket.SetSocketOption(SocketOptionLevel.IP, join ? SocketOptionName.AddMembership : SocketOptionName.DropMembership,
+            OsSocket.SetSocketOption(SocketOptionLevel.IP, join ? SocketOptionName.AddMembership : SocketOptionName.DropMembership,
                 new MulticastOption(group, interfaceIndex));
         }
         else
         {
-            _socket.SetSocketOption(SocketOptionLevel.IPv6, join ? SocketOptionName.AddMembership : SocketOptionName.DropMembership,
+            OsSocket.SetSocketOption(SocketOptionLevel.IPv6, join ? SocketOptionName.AddMembership : SocketOptionName.DropMembership,
                 new IPv6MulticastOption(group, interfaceIndex));
         }
     }
@@ -386,7 +383,7 @@ public sealed partial class ProactorSocket
 
     private void EnablePacketInformation()
     {
-        if (Volatile.Read(ref _packetInformationEnabled) != 0)
+        if (Volatile.Read(ref Rare.PacketInformationEnabled) != 0)
         {
             return;
         }
@@ -394,14 +391,14 @@ public sealed partial class ProactorSocket
         // As Socket.ReceiveMessageFrom does: ask the OS for the control data once, on first use.
         if (AddressFamily == AddressFamily.InterNetwork)
         {
-            _socket.SetSocketOption(SocketOptionLevel.IP, SocketOptionName.PacketInformation, true);
+            OsSocket.SetSocketOption(SocketOptionLevel.IP, SocketOptionName.PacketInformation, true);
         }
         else
         {
-            _socket.SetSocketOption(SocketOptionLevel.IPv6, SocketOptionName.PacketInformation, true);
+            OsSocket.SetSocketOption(SocketOptionLevel.IPv6, SocketOptionName.PacketInformation, true);
         }
 
-        Volatile.Write(ref _packetInformationEnabled, 1);
+        Volatile.Write(ref Rare.PacketInformationEnabled, 1);
     }
 
     /// <summary>Connects a datagram socket: no handshake, the OS only records the default peer
@@ -415,7 +412,7 @@ public sealed partial class ProactorSocket
 
         try
         {
-            _socket.Connect(remoteEndPoint);
+            OsSocket.Connect(remoteEndPoint);
         }
         catch (SocketException e)
         {

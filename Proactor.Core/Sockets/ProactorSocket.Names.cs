@@ -26,13 +26,13 @@ public sealed partial class ProactorSocket
         {
             ThrowIfDisposed();
             ThrowIfNotIPv6();
-            return _socket.DualMode;
+            return OsSocket.DualMode;
         }
         set
         {
             ThrowIfDisposed();
             ThrowIfNotIPv6();
-            _socket.DualMode = value;
+            OsSocket.DualMode = value;
         }
     }
 
@@ -151,7 +151,7 @@ public sealed partial class ProactorSocket
     private async Task ConnectToEachAsync(IPAddress[] addresses, int port, string? host, TimeSpan timeout, CancellationToken cancellationToken)
     {
         long start = Stopwatch.GetTimestamp();
-        bool dualMode = AddressFamily == AddressFamily.InterNetworkV6 && _socket.DualMode;
+        bool dualMode = AddressFamily == AddressFamily.InterNetworkV6 && OsSocket.DualMode;
         SocketException? last = null;
         foreach (IPAddress address in addresses)
         {
@@ -208,7 +208,7 @@ public sealed partial class ProactorSocket
     }
 
     private bool IsDualModeFor(IPEndPoint endPoint) =>
-        endPoint.AddressFamily == AddressFamily.InterNetwork && AddressFamily == AddressFamily.InterNetworkV6 && _socket.DualMode;
+        endPoint.AddressFamily == AddressFamily.InterNetwork && AddressFamily == AddressFamily.InterNetworkV6 && OsSocket.DualMode;
 
     private void ThrowIfNotIPv6()
     {

@@ -7,8 +7,6 @@ namespace Proactor;
 
 public sealed partial class ProactorSocket
 {
-    private ReactorRegistration? _reactor;
-
     /// <summary>
     /// Waits until the socket is ready for <paramref name="events"/> (the Reactor's readiness, as an
     /// await): completes with what is ready, which may add <see cref="SocketEvents.HangUp"/> and
@@ -164,7 +162,7 @@ public sealed partial class ProactorSocket
         ThrowIfDisposed();
         ThrowIfNoReadiness();
         var registration = new ReactorRegistration(this, handler, events);
-        if (Interlocked.CompareExchange(ref _reactor, registration, null) is not null)
+        if (Interlocked.CompareExchange(ref Rare.Reactor, registration, null) is not null)
         {
             throw new InvalidOperationException(
                 "The socket already has a registered handler: dispose that registration first, or change its events.");
@@ -183,10 +181,16 @@ public sealed partial class ProactorSocket
 
     /// <summary>Called by a registration when it is disposed: the socket may take a new one.</summary>
     internal void OnReactorDeregistered(ReactorRegistration registration) =>
-        Interlocked.CompareExchange(ref _reactor, null, registration);
+        Interlocked.CompareExchange(ref Rare.Reactor, null, registration);
 
     /// <summary>Called first by <see cref="Dispose"/>: no handler call starts after close begins.</summary>
-    private void CloseReactor() => Volatile.Read(ref _reactor)?.OnSocketClosing();
+    private void CloseReactor()
+    {
+        if (Volatile.Read(ref _rare) is { } rare)
+        {
+            Volatile.Read(ref rare.Reactor)?.OnSocketClosing();
+        }
+    }
 
     internal static void ValidateEvents(SocketEvents events, string paramName)
     {

@@ -13,7 +13,7 @@ public sealed partial class ProactorSocket
     /// </summary>
     private void ReplaceOsSocketAfterFailedConnect()
     {
-        Socket old = _socket;
+        Socket old = OsSocket;
         var fresh = new Socket(old.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         try
         {
@@ -43,10 +43,13 @@ public sealed partial class ProactorSocket
 
         // Pooled operations may belong to the old backend socket (the managed backend's do): none is
         // in flight between attempts, so the pools start afresh.
-        _cachedReceive = null;
-        _cachedSend = null;
-        _spares = null;
-        _socket = fresh;
+        if (Volatile.Read(ref _rare) is { } rare)
+        {
+            rare.CachedReceive = null;
+            rare.CachedSend = null;
+            rare.Receives = null;
+            rare.Sends = null;
+        }
         Volatile.Write(ref _engineSocket, freshEngineSocket);
         oldEngineSocket.Close();
 

@@ -13,7 +13,7 @@ public sealed partial class ProactorSocket
         get
         {
             ThrowIfDisposed();
-            return _socket.Available;
+            return OsSocket.Available;
         }
     }
 
@@ -55,7 +55,7 @@ public sealed partial class ProactorSocket
     public int GetRawSocketOption(int optionLevel, int optionName, Span<byte> optionValue)
     {
         ThrowIfDisposed();
-        return _socket.GetRawSocketOption(optionLevel, optionName, optionValue);
+        return OsSocket.GetRawSocketOption(optionLevel, optionName, optionValue);
     }
 
     /// <summary>An operation failed with <paramref name="error"/>: a connection error ends

@@ -8,7 +8,6 @@ public sealed partial class ProactorSocket : IAsyncDisposable
 {
     private ProactorSocket(ProactorEngine engine, Socket socket, bool connected, bool listening)
     {
-        _socket = socket;
         _connected = connected;
         _engineSocket = RegisterOrDispose(engine, socket);
         engine.OnSocketOpened();

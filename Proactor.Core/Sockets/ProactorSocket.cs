@@ -20,13 +20,10 @@ namespace Proactor;
 /// </remarks>
 public sealed partial class ProactorSocket : IDisposable
 {
-    // Every idle connection carries one of these objects: keep its fields few (the engine comes
-    // from the engine socket, the spares share one holder, the dispatch is a byte).
-    private Socket _socket; // replaced only between the attempts of a multi-address connect (ProactorSocket.Reconnect.cs)
-    private EngineSocket _engineSocket;
-    private Operation? _cachedReceive; // per-socket caching, for backends that do not share operations
-    private Operation? _cachedSend;
-    private SpareOperations? _spares; // created when several operations of a direction overlap
+    // Every idle connection carries one of these objects: keep its fields few (the engine, the
+    // OS socket and its family come from the engine socket, the spares share one holder, the
+    // dispatch is a byte).
+    private EngineSocket _engineSocket; // replaced only between the attempts of a multi-address connect (ProactorSocket.Reconnect.cs)
     private int _disposed;
     private volatile bool _listening;
     private volatile bool _connected;
@@ -52,8 +49,7 @@ public sealed partial class ProactorSocket : IDisposable
                 nameof(addressFamily));
         }
 
-        _socket = new Socket(addressFamily, SocketType.Stream, addressFamily == AddressFamily.Unix ? ProtocolType.Unspecified : ProtocolType.Tcp);
-        _engineSocket = RegisterOrDispose(engine, _socket);
+        _engineSocket = RegisterOrDispose(engine, new Socket(addressFamily, SocketType.Stream, addressFamily == AddressFamily.Unix ? ProtocolType.Unspecified : ProtocolType.Tcp));
         engine.OnSocketOpened();
     }
 
@@ -61,9 +57,28 @@ public sealed partial class ProactorSocket : IDisposable
     internal ProactorSocket(ProactorEngine engine, Socket accepted)
     {
         engine.ThrowIfDisposed();
-        _socket = accepted;
         _connected = true;
         _engineSocket = RegisterOrDispose(engine, accepted);
+        engine.OnSocketOpened();
+    }
+
+    /// <summary>Wraps a connection accepted by a backend as a bare descriptor (no runtime Socket until
+    /// one is needed): an idle connection then costs the descriptor's handle, not a Socket with its
+    /// end points.</summary>
+    internal ProactorSocket(ProactorEngine engine, SafeHandle accepted, AddressFamily addressFamily)
+    {
+        engine.ThrowIfDisposed();
+        _connected = true;
+        try
+        {
+            _engineSocket = engine.RegisterAccepted(this, accepted, addressFamily);
+        }
+        catch
+        {
+            accepted.Dispose();
+            throw;
+        }
+
         engine.OnSocketOpened();
     }
 
@@ -115,10 +130,19 @@ public sealed partial class ProactorSocket : IDisposable
     public ProactorEngine Engine => _engineSocket.Engine;
 
     /// <summary>The address family of the socket.</summary>
-    public AddressFamily AddressFamily => _socket.AddressFamily;
+    public AddressFamily AddressFamily => _engineSocket.AddressFamily;
 
     /// <summary>The OS handle, for options this type does not expose. Do not perform I/O on it.</summary>
-    public SafeSocketHandle SafeHandle => _socket.SafeHandle;
+    /// <remarks>A connection accepted on Linux runs on its bare descriptor, without a runtime
+    /// <see cref="Socket"/>, so an idle one costs less: its handle is made on first use, and is then
+    /// a duplicate descriptor (<c>F_DUPFD_CLOEXEC</c>) of the same socket, closed with it. Options
+    /// and shutdown through it act on the connection as through the original.</remarks>
+    /// <exception cref="ObjectDisposedException">The handle had to be made, and the socket was disposed.</exception>
+    public SafeSocketHandle SafeHandle => OsSocket.SafeHandle;
+
+    /// <summary>The runtime socket, for the control plane (bind, listen, options); made on first use
+    /// for an accepted connection (see <see cref="SafeHandle"/>).</summary>
+    private Socket OsSocket => _engineSocket.Socket;
 
     /// <summary>True after <see cref="Listen"/>.</summary>
     public bool IsListening => _listening;
@@ -127,9 +151,6 @@ public sealed partial class ProactorSocket : IDisposable
     public bool IsDisposed => Volatile.Read(ref _disposed) != 0;
 
     internal EngineSocket EngineSocket => _engineSocket;
-
-    /// <summary>For a listener of an engine group: picks the engine each accepted connection lives on.</summary>
-    internal Func<ProactorEngine>? AcceptedEngineSelector { get; set; }
 
     /// <summary>
     /// How continuations of this socket's awaited operations run; null (the default) follows the
@@ -183,7 +204,7 @@ public sealed partial class ProactorSocket : IDisposable
     {
         ThrowIfDisposed();
         ArgumentNullException.ThrowIfNull(localEndPoint);
-        _socket.Bind(localEndPoint);
+        OsSocket.Bind(localEndPoint);
     }
 
     /// <summary>Starts listening for connections.</summary>
@@ -194,7 +215,7 @@ public sealed partial class ProactorSocket : IDisposable
         ThrowIfDisposed();
         ArgumentOutOfRangeException.ThrowIfNegative(backlog);
         ThrowIfDatagram(nameof(Listen));
-        _socket.Listen(backlog);
+        OsSocket.Listen(backlog);
         _listening = true;
         _engineSocket.OnListening();
     }
@@ -447,7 +468,11 @@ public sealed partial class ProactorSocket : IDisposable
         ThrowIfDisposed();
         try
         {
-            _socket.Shutdown(how);
+            if (!_engineSocket.TryShutdown(how))
+            {
+                OsSocket.Shutdown(how);
+            }
+
             _disconnected = true;
         }
         catch (SocketException e) when (e.SocketErrorCode == SocketError.NotConnected && _connected)
@@ -494,9 +519,10 @@ public sealed partial class ProactorSocket : IDisposable
         // operations (many queued sends, a batch on the completion queue) reuse spares, so a
         // steady state with N in flight allocates nothing either.
         bool receiveSide = IsReceiveSide(kind);
-        ref Operation? slot = ref receiveSide ? ref _cachedReceive : ref _cachedSend;
+        RareState rare = Rare;
+        ref Operation? slot = ref receiveSide ? ref rare.CachedReceive : ref rare.CachedSend;
         return Interlocked.Exchange(ref slot, null)
-            ?? (receiveSide ? _spares?.Receives : _spares?.Sends)?.TryRent()
+            ?? (receiveSide ? rare.Receives : rare.Sends)?.TryRent()
             ?? engineSocket.CreateOperation();
     }
 
@@ -509,31 +535,20 @@ public sealed partial class ProactorSocket : IDisposable
         }
 
         bool receiveSide = IsReceiveSide(operation.Kind);
-        ref Operation? slot = ref receiveSide ? ref _cachedReceive : ref _cachedSend;
+        RareState rare = Rare;
+        ref Operation? slot = ref receiveSide ? ref rare.CachedReceive : ref rare.CachedSend;
         if (Interlocked.CompareExchange(ref slot, operation, null) is null)
         {
             return;
         }
 
-        if (_spares is null)
-        {
-            Interlocked.CompareExchange(ref _spares, new SpareOperations(), null);
-        }
-
-        ref OperationPool? spares = ref receiveSide ? ref _spares.Receives : ref _spares.Sends;
+        ref OperationPool? spares = ref receiveSide ? ref rare.Receives : ref rare.Sends;
         if (spares is null)
         {
             Interlocked.CompareExchange(ref spares, new OperationPool(), null);
         }
 
         spares.Return(operation, OperationPool.MinimumCapacity); // a burst does not pin memory for the socket's lifetime
-    }
-
-    /// <summary>The spare operations of both directions, in one field of the socket.</summary>
-    private sealed class SpareOperations
-    {
-        public OperationPool? Receives;
-        public OperationPool? Sends;
     }
 
     private static bool IsReceiveSide(OperationKind kind) => kind is OperationKind.Receive or OperationKind.Accept;

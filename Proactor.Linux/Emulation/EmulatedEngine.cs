@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Concurrent;
 using System.Net.Sockets;
+using System.Runtime.InteropServices;
 using System.Runtime.Versioning;
 using System.Threading;
 
@@ -73,9 +74,14 @@ internal sealed class EmulatedEngine<TDemux> : ProactorEngine where TDemux : str
     /// <summary>True when called on this engine's loop thread.</summary>
     internal bool IsLoopThread => Thread.CurrentThread == _thread;
 
-    internal override EngineSocket Register(ProactorSocket owner, Socket socket)
+    internal override EngineSocket Register(ProactorSocket owner, Socket socket) =>
+        Add(new EmulatedSocket<TDemux>(this, socket));
+
+    internal override EngineSocket RegisterAccepted(ProactorSocket owner, SafeHandle descriptor, AddressFamily addressFamily) =>
+        Add(new EmulatedSocket<TDemux>(this, descriptor, addressFamily));
+
+    private EmulatedSocket<TDemux> Add(EmulatedSocket<TDemux> engineSocket)
     {
-        var engineSocket = new EmulatedSocket<TDemux>(this, socket);
         lock (_registrationLock)
         {
             if (_registrationsClosed)

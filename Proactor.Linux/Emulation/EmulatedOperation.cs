@@ -1,6 +1,7 @@
 using System;
 using System.Net;
 using System.Net.Sockets;
+using System.Runtime.InteropServices;
 using System.Runtime.Versioning;
 
 namespace Proactor.Linux;
@@ -39,7 +40,7 @@ internal sealed unsafe class EmulatedOperation : Operation
 
     /// <summary><see cref="TryExecute(int)"/> from a submitting thread (not the loop): the descriptor is
     /// kept alive by a reference on the handle, so a concurrent close cannot recycle it mid-call.</summary>
-    public bool TryExecute(SafeSocketHandle handle) => NonBlockingIo.TryWithReference(handle, this, &TryExecute);
+    public bool TryExecute(SafeHandle handle) => NonBlockingIo.TryWithReference(handle, this, &TryExecute);
 
     private static bool TryExecute(Operation op, int fd) => ((EmulatedOperation)op).TryExecute(fd);
 
@@ -47,24 +48,12 @@ internal sealed unsafe class EmulatedOperation : Operation
     {
         while (true)
         {
-            // Not SOCK_NONBLOCK: new Socket(handle) on a non-blocking descriptor gives it the
-            // runtime's own async context (150 bytes and three lock objects per connection, never
-            // used here). EmulatedSocket makes it non-blocking itself, before any I/O.
-            int client = Interop.Sys.Accept4(fd, null, null, Interop.Sys.SOCK_CLOEXEC);
+            // Non-blocking from the start: the connection runs on this bare descriptor (no runtime
+            // Socket, whose handle would otherwise get an async context of its own).
+            int client = Interop.Sys.Accept4(fd, null, null, Interop.Sys.SOCK_CLOEXEC | Interop.Sys.SOCK_NONBLOCK);
             if (client >= 0)
             {
-                var handle = new SafeSocketHandle(client, ownsHandle: true);
-                try
-                {
-                    AcceptedSocket = new Socket(handle);
-                }
-                catch (SocketException e)
-                {
-                    // Runs on the loop thread: fail this accept, never the loop.
-                    handle.Dispose();
-                    Error = e.SocketErrorCode;
-                }
-
+                AcceptedDescriptor = new SafeFileDescriptorHandle(client);
                 return true;
             }
 

@@ -1,6 +1,7 @@
 using System;
 using System.Net;
 using System.Net.Sockets;
+using System.Runtime.InteropServices;
 using System.Runtime.Versioning;
 using System.Threading;
 
@@ -27,6 +28,15 @@ internal sealed class EmulatedSocket<TDemux> : EngineSocket where TDemux : struc
     {
         _engine = engine;
         _fd = (int)socket.SafeHandle.DangerousGetHandle();
+        MakeNonBlocking(_fd);
+    }
+
+    /// <summary>An accepted connection on its bare descriptor (already non-blocking: accepted so).</summary>
+    public EmulatedSocket(EmulatedEngine<TDemux> engine, SafeHandle descriptor, AddressFamily addressFamily)
+        : base(engine, descriptor, addressFamily)
+    {
+        _engine = engine;
+        _fd = (int)descriptor.DangerousGetHandle();
         MakeNonBlocking(_fd);
     }
 
@@ -75,7 +85,7 @@ internal sealed class EmulatedSocket<TDemux> : EngineSocket where TDemux : struc
             tryNow = false;
         }
 
-        bool pending = queue.Submit(op, Socket.SafeHandle, out bool becameNonEmpty, tryNow);
+        bool pending = queue.Submit(op, Handle, out bool becameNonEmpty, tryNow);
         if (becameNonEmpty && TDemux.TracksInterest)
         {
             UpdateInterest();
@@ -176,7 +186,7 @@ internal sealed class EmulatedSocket<TDemux> : EngineSocket where TDemux : struc
         EmulatedOperation? receives = _receiveQueue.Close();
         EmulatedOperation? sends = _sendQueue.Close();
         _engine.Unregister(this);
-        Socket.Dispose();
+        DisposeDescriptor();
         PostAborted(receives);
         PostAborted(sends);
     }
@@ -237,9 +247,28 @@ internal sealed class EmulatedSocket<TDemux> : EngineSocket where TDemux : struc
         }
     }
 
-    public override EndPoint? GetLocalEndPoint() => LinuxEndPoints.Get(Socket, peer: false);
+    public override EndPoint? GetLocalEndPoint() => LinuxEndPoints.Get(Handle, AddressFamily, peer: false);
 
-    public override EndPoint? GetRemoteEndPoint() => LinuxEndPoints.Get(Socket, peer: true);
+    public override EndPoint? GetRemoteEndPoint() => LinuxEndPoints.Get(Handle, AddressFamily, peer: true);
+
+    protected override Socket CreateControlSocket() => LinuxSocketControl.CreateSocket(Handle);
+
+    public override bool TrySetOption(SocketOptionLevel level, SocketOptionName name, int value) =>
+        LinuxSocketControl.TrySetOption(Handle, level, name, value);
+
+    public override bool TryGetOption(SocketOptionLevel level, SocketOptionName name, out int value) =>
+        LinuxSocketControl.TryGetOption(Handle, level, name, out value);
+
+    public override bool TryShutdown(SocketShutdown how)
+    {
+        if (HasSocket)
+        {
+            return false; // the runtime Socket tracks a shutdown for its own close
+        }
+
+        LinuxSocketControl.Shutdown(Handle, how);
+        return true;
+    }
 
     private OperationQueue QueueOf(EmulatedOperation op) =>
         op.Kind is OperationKind.Receive or OperationKind.Accept || (op.Kind == OperationKind.Poll && !IsWriteWait(op))
@@ -252,8 +281,8 @@ internal sealed class EmulatedSocket<TDemux> : EngineSocket where TDemux : struc
     public override string? ReadinessUnsupportedReason => null;
 
     public override bool TryReceive(Span<byte> buffer, out int received, out SocketError error) =>
-        ReadinessIo.TryReceive(Socket.SafeHandle, buffer, out received, out error);
+        ReadinessIo.TryReceive(Handle, buffer, out received, out error);
 
     public override bool TrySend(ReadOnlySpan<byte> buffer, out int sent, out SocketError error) =>
-        ReadinessIo.TrySend(Socket.SafeHandle, buffer, out sent, out error);
+        ReadinessIo.TrySend(Handle, buffer, out sent, out error);
 }

@@ -1,4 +1,5 @@
 using System.Net.Sockets;
+using System.Runtime.InteropServices;
 using System.Runtime.Versioning;
 using System.Threading;
 
@@ -68,7 +69,7 @@ internal sealed class OperationQueue : ReportCounter
     /// <param name="handle">The socket's handle, for the attempt made at once.</param>
     /// <param name="becameNonEmpty">Set when the queue was empty before: interest must grow.</param>
     /// <param name="tryNow">False for a reactor's wait for the next report: it is only queued.</param>
-    public bool Submit(EmulatedOperation op, SafeSocketHandle handle, out bool becameNonEmpty, bool tryNow = true)
+    public bool Submit(EmulatedOperation op, SafeHandle handle, out bool becameNonEmpty, bool tryNow = true)
     {
         becameNonEmpty = false;
         lock (this)

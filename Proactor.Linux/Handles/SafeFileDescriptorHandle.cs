@@ -4,7 +4,11 @@ using System.Runtime.Versioning;
 
 namespace Proactor.Linux;
 
-/// <summary>A Linux file descriptor (epoll instance, eventfd, io_uring ring) closed exactly once.</summary>
+/// <summary>A Linux file descriptor (epoll instance, eventfd, io_uring ring, an accepted connection)
+/// closed exactly once.</summary>
+/// <remarks>An accepted connection runs on one of these rather than a runtime SafeSocketHandle: 32
+/// bytes instead of about 80, and a plain close(2), where disposing a SafeSocketHandle that no
+/// Socket closed would reset the connection (it sets a zero linger first).</remarks>
 [SupportedOSPlatform("linux")]
 internal sealed class SafeFileDescriptorHandle : SafeHandle
 {

@@ -1,20 +1,22 @@
 using System;
 using System.Net;
 using System.Net.Sockets;
+using System.Runtime.InteropServices;
 using System.Runtime.Versioning;
 
 namespace Proactor.Linux;
 
 /// <summary>getsockname/getpeername into an <see cref="IPEndPoint"/>, for every Linux backend.</summary>
+/// <remarks>Computed on each call, not cached: an accepted connection has no runtime Socket to
+/// keep them, and a connected socket's names do not change.</remarks>
 [SupportedOSPlatform("linux")]
 internal static unsafe class LinuxEndPoints
 {
-    public static EndPoint? Get(Socket socket, bool peer)
+    public static EndPoint? Get(SafeHandle handle, AddressFamily family, bool peer)
     {
         const int Capacity = 128; // sizeof(struct sockaddr_storage)
         byte* buffer = stackalloc byte[Capacity];
         uint length = Capacity;
-        SafeSocketHandle handle = socket.SafeHandle;
         bool added = false;
         int rc;
         try
@@ -42,7 +44,6 @@ internal static unsafe class LinuxEndPoints
             return null;
         }
 
-        AddressFamily family = socket.AddressFamily;
         var address = new SocketAddress(family, (int)length);
         new ReadOnlySpan<byte>(buffer, (int)length).CopyTo(address.Buffer.Span);
         if (family == AddressFamily.Unix)

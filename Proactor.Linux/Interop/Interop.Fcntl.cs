@@ -8,6 +8,7 @@ internal static unsafe partial class Interop
     {
         internal const int F_GETFL = 3;
         internal const int F_SETFL = 4;
+        internal const int F_DUPFD_CLOEXEC = 1030;
         internal const int O_NONBLOCK = 0x800;
 
         // fcntl is variadic; its third argument is an int for F_GETFL/F_SETFL, passed in the

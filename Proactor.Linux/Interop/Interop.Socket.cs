@@ -15,6 +15,11 @@ internal static unsafe partial class Interop
         internal const int SO_ERROR = 4;
         internal const int SO_LINGER = 13;
         internal const int SO_REUSEPORT = 15;
+        internal const int SO_SNDBUF = 7;
+        internal const int SO_RCVBUF = 8;
+        internal const int SO_KEEPALIVE = 9;
+        internal const int IPPROTO_TCP = 6;
+        internal const int TCP_NODELAY = 1;
 
         [LibraryImport(Libraries.Libc, EntryPoint = "recv", SetLastError = true)]
         internal static partial nint Recv(int sockfd, byte* buf, nuint len, int flags);
@@ -39,5 +44,11 @@ internal static unsafe partial class Interop
 
         [LibraryImport(Libraries.Libc, EntryPoint = "getsockopt", SetLastError = true)]
         internal static partial int GetSockOpt(int sockfd, int level, int optname, void* optval, uint* optlen);
+
+        [LibraryImport(Libraries.Libc, EntryPoint = "setsockopt", SetLastError = true)]
+        internal static partial int SetSockOpt(int sockfd, int level, int optname, void* optval, uint optlen);
+
+        [LibraryImport(Libraries.Libc, EntryPoint = "shutdown", SetLastError = true)]
+        internal static partial int Shutdown(int sockfd, int how);
     }
 }

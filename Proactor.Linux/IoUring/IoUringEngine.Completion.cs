@@ -361,15 +361,7 @@ internal sealed unsafe partial class IoUringEngine
 
     private static void SetAccepted(IoUringOperation op, int fd)
     {
-        try
-        {
-            op.AcceptedSocket = new Socket(new SafeSocketHandle(fd, ownsHandle: true));
-        }
-        catch (SocketException e)
-        {
-            Interop.Sys.Close(fd);
-            op.Error = e.SocketErrorCode;
-        }
+        op.AcceptedDescriptor = new SafeFileDescriptorHandle(fd); // no runtime Socket until one is needed
     }
 
     private static void AbortWaiting(IoUringSocket.Direction direction)

@@ -145,14 +145,19 @@ internal sealed unsafe partial class IoUringEngine : ProactorEngine
     /// <summary>Registered sockets whose descriptor is not released yet, for leak checks.</summary>
     internal int RegisteredSocketCount => _sockets.Count;
 
-    internal override EngineSocket Register(ProactorSocket owner, Socket socket)
+    internal override EngineSocket Register(ProactorSocket owner, Socket socket) =>
+        Add(new IoUringSocket(this, socket));
+
+    internal override EngineSocket RegisterAccepted(ProactorSocket owner, SafeHandle descriptor, AddressFamily addressFamily) =>
+        Add(new IoUringSocket(this, descriptor, addressFamily));
+
+    private IoUringSocket Add(IoUringSocket engineSocket)
     {
-        var engineSocket = new IoUringSocket(this, socket);
         lock (_registrationLock)
         {
             if (_registrationsClosed)
             {
-                engineSocket.ReleaseDescriptor(); // drops our handle reference; the caller disposes the socket
+                engineSocket.ReleaseDescriptor(); // closes the descriptor (a second dispose by the caller is harmless)
                 ThrowDisposed();
             }
 

@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Net;
 using System.Net.Sockets;
+using System.Runtime.InteropServices;
 using System.Runtime.Versioning;
 using System.Threading;
 
@@ -30,18 +31,29 @@ internal sealed partial class IoUringSocket : EngineSocket
         : base(engine, socket)
     {
         _engine = engine;
-        IsStream = socket.SocketType == SocketType.Stream;
+        Fd = AddDescriptorReference();
+    }
 
+    /// <summary>An accepted connection on its bare descriptor.</summary>
+    public IoUringSocket(IoUringEngine engine, SafeHandle descriptor, AddressFamily addressFamily)
+        : base(engine, descriptor, addressFamily)
+    {
+        _engine = engine;
+        Fd = AddDescriptorReference();
+    }
+
+    private int AddDescriptorReference()
+    {
         // The reference keeps the descriptor number from being closed (and reused by another
         // open) while SQEs name it; it is dropped only after the last CQE of this socket.
-        socket.SafeHandle.DangerousAddRef(ref _handleAdded);
-        Fd = (int)socket.SafeHandle.DangerousGetHandle();
+        Handle.DangerousAddRef(ref _handleAdded);
+        return (int)Handle.DangerousGetHandle();
     }
 
     public int Fd { get; }
 
     /// <summary>A byte stream (TCP, Unix stream): what a multishot receive may serve.</summary>
-    public bool IsStream { get; }
+    public bool IsStream => SocketType == SocketType.Stream;
 
     /// <summary>The key of the engine's socket table (set once at registration).</summary>
     public ulong Key { get; set; }
@@ -129,7 +141,7 @@ internal sealed partial class IoUringSocket : EngineSocket
                     bool finished;
                     unsafe
                     {
-                        finished = NonBlockingIo.TryWithReference(Socket.SafeHandle, op, &NonBlockingIo.TryTransfer);
+                        finished = NonBlockingIo.TryWithReference(Handle, op, &NonBlockingIo.TryTransfer);
                     }
 
                     _engine.CountDirectTry(finished);
@@ -291,15 +303,34 @@ internal sealed partial class IoUringSocket : EngineSocket
         if (_handleAdded)
         {
             _handleAdded = false;
-            Socket.SafeHandle.DangerousRelease();
+            Handle.DangerousRelease();
         }
 
-        Socket.Dispose();
+        DisposeDescriptor();
     }
 
-    public override EndPoint? GetLocalEndPoint() => LinuxEndPoints.Get(Socket, peer: false);
+    public override EndPoint? GetLocalEndPoint() => LinuxEndPoints.Get(Handle, AddressFamily, peer: false);
 
-    public override EndPoint? GetRemoteEndPoint() => LinuxEndPoints.Get(Socket, peer: true);
+    public override EndPoint? GetRemoteEndPoint() => LinuxEndPoints.Get(Handle, AddressFamily, peer: true);
+
+    protected override Socket CreateControlSocket() => LinuxSocketControl.CreateSocket(Handle);
+
+    public override bool TrySetOption(SocketOptionLevel level, SocketOptionName name, int value) =>
+        LinuxSocketControl.TrySetOption(Handle, level, name, value);
+
+    public override bool TryGetOption(SocketOptionLevel level, SocketOptionName name, out int value) =>
+        LinuxSocketControl.TryGetOption(Handle, level, name, out value);
+
+    public override bool TryShutdown(SocketShutdown how)
+    {
+        if (HasSocket)
+        {
+            return false; // the runtime Socket tracks a shutdown for its own close
+        }
+
+        LinuxSocketControl.Shutdown(Handle, how);
+        return true;
+    }
 
     public Direction DirectionOf(OperationKind kind) =>
         kind is OperationKind.Receive or OperationKind.Accept ? ReceiveSide : SendSide;
@@ -316,10 +347,10 @@ internal sealed partial class IoUringSocket : EngineSocket
 
     public override bool TryReceive(Span<byte> buffer, out int received, out SocketError error) =>
         (_receiveMultishot && TryReceiveHeld(buffer, out received, out error)) ||
-        ReadinessIo.TryReceive(Socket.SafeHandle, buffer, out received, out error);
+        ReadinessIo.TryReceive(Handle, buffer, out received, out error);
 
     public override bool TrySend(ReadOnlySpan<byte> buffer, out int sent, out SocketError error) =>
-        ReadinessIo.TrySend(Socket.SafeHandle, buffer, out sent, out error);
+        ReadinessIo.TrySend(Handle, buffer, out sent, out error);
 
     /// <summary>One direction of a socket: waiting operations (the FIFO every backend shares), and
     /// the one in flight. Touched by the ring thread only.</summary>
