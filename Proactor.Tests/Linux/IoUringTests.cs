@@ -428,7 +428,6 @@ public sealed class IoUringTests
         {
             byte[] ping = Net.Pattern(64, seed: 3);
             byte[] buffer = new byte[4096];
-            long sqesBefore = engine.SqesSubmitted;
             long triesBefore = engine.DirectTries;
 
             ValueTask<int> send = client.SendAsync(ping);
@@ -440,7 +439,11 @@ public sealed class IoUringTests
             Assert.That(receive.IsCompletedSuccessfully, Is.True, "a receive whose data is there finishes on the caller's thread");
             Assert.That(await receive, Is.EqualTo(64));
             Assert.That(buffer.AsSpan(0, 64).SequenceEqual(ping), Is.True);
-            Assert.That(engine.SqesSubmitted - sqesBefore, Is.Zero);
+
+            // Finished on this thread, so neither went through the ring. (Not asserted on the
+            // engine-wide SQE count: the ring thread may still submit its own bookkeeping from
+            // before, the pair's disposed listener's cancel or the waker's re-arm, when it lags
+            // under load; a loaded run saw one such SQE.)
             Assert.That(engine.DirectCompletions, Is.EqualTo(2));
 
             // It read less than asked for, so the socket is empty: the next receive becomes an
