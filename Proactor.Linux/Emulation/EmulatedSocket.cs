@@ -14,7 +14,7 @@ namespace Proactor.Linux;
 /// <remarks>Kept small on purpose: an idle connection costs this object, its two queues and its
 /// pending receive, nothing else (see docs/bench.md, "Memory per idle connection").</remarks>
 [SupportedOSPlatform("linux")]
-internal sealed class EmulatedSocket<TDemux> : EngineSocket where TDemux : struct, IDemultiplexer
+internal sealed class EmulatedSocket<TDemux> : LinuxEngineSocket where TDemux : struct, IDemultiplexer
 {
     private readonly EmulatedEngine<TDemux> _engine;
     private readonly OperationQueue _receiveQueue = new();
@@ -245,29 +245,6 @@ internal sealed class EmulatedSocket<TDemux> : EngineSocket where TDemux : struc
         {
             demux.Unregister(_fd, Key);
         }
-    }
-
-    public override EndPoint? GetLocalEndPoint() => LinuxEndPoints.Get(Handle, AddressFamily, peer: false);
-
-    public override EndPoint? GetRemoteEndPoint() => LinuxEndPoints.Get(Handle, AddressFamily, peer: true);
-
-    protected override Socket CreateControlSocket() => LinuxSocketControl.CreateSocket(Handle);
-
-    public override bool TrySetOption(SocketOptionLevel level, SocketOptionName name, int value) =>
-        LinuxSocketControl.TrySetOption(Handle, level, name, value);
-
-    public override bool TryGetOption(SocketOptionLevel level, SocketOptionName name, out int value) =>
-        LinuxSocketControl.TryGetOption(Handle, level, name, out value);
-
-    public override bool TryShutdown(SocketShutdown how)
-    {
-        if (HasSocket)
-        {
-            return false; // the runtime Socket tracks a shutdown for its own close
-        }
-
-        LinuxSocketControl.Shutdown(Handle, how);
-        return true;
     }
 
     private OperationQueue QueueOf(EmulatedOperation op) =>

@@ -21,7 +21,7 @@ namespace Proactor.Linux;
 /// last CQE that could touch it was reaped.
 /// </remarks>
 [SupportedOSPlatform("linux")]
-internal sealed partial class IoUringSocket : EngineSocket
+internal sealed partial class IoUringSocket : LinuxEngineSocket
 {
     private readonly IoUringEngine _engine;
     private int _closeRequested;
@@ -307,29 +307,6 @@ internal sealed partial class IoUringSocket : EngineSocket
         }
 
         DisposeDescriptor();
-    }
-
-    public override EndPoint? GetLocalEndPoint() => LinuxEndPoints.Get(Handle, AddressFamily, peer: false);
-
-    public override EndPoint? GetRemoteEndPoint() => LinuxEndPoints.Get(Handle, AddressFamily, peer: true);
-
-    protected override Socket CreateControlSocket() => LinuxSocketControl.CreateSocket(Handle);
-
-    public override bool TrySetOption(SocketOptionLevel level, SocketOptionName name, int value) =>
-        LinuxSocketControl.TrySetOption(Handle, level, name, value);
-
-    public override bool TryGetOption(SocketOptionLevel level, SocketOptionName name, out int value) =>
-        LinuxSocketControl.TryGetOption(Handle, level, name, out value);
-
-    public override bool TryShutdown(SocketShutdown how)
-    {
-        if (HasSocket)
-        {
-            return false; // the runtime Socket tracks a shutdown for its own close
-        }
-
-        LinuxSocketControl.Shutdown(Handle, how);
-        return true;
     }
 
     public Direction DirectionOf(OperationKind kind) =>
