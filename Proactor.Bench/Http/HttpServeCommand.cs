@@ -90,24 +90,44 @@ internal static class HttpServeCommand
         // Until stdin closes (the runner ends us) or SIGTERM / Ctrl+C.
         // A "stats" line prints the process's thread-pool and allocation counters, so a script can
         // take their difference over a measured wrk run (work items and bytes per request).
-        Task stdinClosed = Task.Run(() =>
+        // Standard input is read on a thread of its own, never on the pool: the read blocks for the
+        // whole run, and pinned to one processor the pool's goal is one worker, so a pool thread
+        // parked in read(2) left every request waiting for the pool's starvation check (0.5 s
+        // stalls, on the Sockets transport and Proactor alike).
+        var stdinDone = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var commands = new Thread(() =>
         {
-            while (Console.In.ReadLine() is { } line)
+            try
             {
-                if (line.Trim() == "stats")
-                {
-                    Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                        $"stats workitems={ThreadPool.CompletedWorkItemCount} threads={ThreadPool.ThreadCount} allocated={GC.GetTotalAllocatedBytes(precise: false)} gen0={GC.CollectionCount(0)}{ApplicationWork(app.Services)}"));
-                    Console.Out.Flush();
-                }
+                ReadCommands(app.Services);
             }
-        });
+            finally
+            {
+                stdinDone.TrySetResult();
+            }
+        })
+        { IsBackground = true, Name = "http-serve-commands" };
+        commands.Start();
+        Task stdinClosed = stdinDone.Task;
         var lifetime = app.Services.GetRequiredService<IHostApplicationLifetime>();
         var stopping = new TaskCompletionSource();
         lifetime.ApplicationStopping.Register(() => stopping.TrySetResult());
         await Task.WhenAny(stdinClosed, stopping.Task);
         await app.StopAsync();
         return 0;
+    }
+
+    private static void ReadCommands(IServiceProvider services)
+    {
+        while (Console.In.ReadLine() is { } line)
+        {
+            if (line.Trim() == "stats")
+            {
+                Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"stats workitems={ThreadPool.CompletedWorkItemCount} threads={ThreadPool.ThreadCount} allocated={GC.GetTotalAllocatedBytes(precise: false)} gen0={GC.CollectionCount(0)}{ApplicationWork(services)}"));
+                Console.Out.Flush();
+            }
+        }
     }
 
     /// <summary>For the "stats" line: resumptions of Kestrel the loops deferred to their iteration's
