@@ -91,4 +91,53 @@ public sealed class CommandLineProcessTests
         Assert.That(stderr, Is.Empty);
         Assert.That(stdout, Does.Contain("--quick").And.Contain("--rounds").And.Contain("--external").And.Contain("--servers"));
     }
+
+    /// <summary>
+    /// The Kestrel bench server reads its standard input (the runner's stop signal and "stats"
+    /// commands) for its whole life. On a thread-pool thread that read would take the pool's one
+    /// worker of a process pinned to one processor, and requests waited for the pool's starvation
+    /// check (0.5 s stalls in wrk's latencies). With the pool held to one worker the old server
+    /// never answers; the server must answer at once, on either transport.
+    /// </summary>
+    [TestCase("sockets")]
+    [TestCase("proactor")]
+    public async Task Http_serve_answers_with_a_single_pool_worker(string transport)
+    {
+        ProcessStartInfo info = SelfLauncher.Create(["http-serve", "--transport", transport, "--port", "0"]);
+        info.Environment["DOTNET_PROCESSOR_COUNT"] = "1";
+        info.Environment["DOTNET_ThreadPool_ForceMinWorkerThreads"] = "1";
+        info.Environment["DOTNET_ThreadPool_ForceMaxWorkerThreads"] = "1";
+        using Process process = Process.Start(info)!;
+        _ = process.StandardError.ReadToEndAsync();
+        try
+        {
+            string? line;
+            do
+            {
+                line = await process.StandardOutput.ReadLineAsync().Timeout();
+            }
+            while (line is not null && !line.StartsWith("http listening on ", StringComparison.Ordinal));
+
+            Assert.That(line, Is.Not.Null, "the server exited before listening");
+            int port = int.Parse(line!["http listening on ".Length..].Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture);
+
+            using var client = new System.Net.Http.HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+            for (int i = 0; i < 3; i++)
+            {
+                string body = await client.GetStringAsync(new Uri($"http://127.0.0.1:{port}/plaintext"));
+                Assert.That(body, Is.EqualTo("Hello, World!"));
+            }
+
+            process.StandardInput.Close(); // the server's stop signal
+            await process.WaitForExitAsync().Timeout();
+            Assert.That(process.ExitCode, Is.Zero);
+        }
+        finally
+        {
+            if (!process.HasExited)
+            {
+                process.Kill(entireProcessTree: true);
+            }
+        }
+    }
 }
