@@ -26,6 +26,11 @@ internal sealed class HttpSettings : CommandSettings
     [DefaultValue("3s")]
     public string Warmup { get; set; } = "3s";
 
+    [CommandOption("--settle <TIME>")]
+    [Description("Discarded wrk load on every server before the first round, shared among the workloads, so the JIT has finished tiering before anything is measured (0: none)")]
+    [DefaultValue("12s")]
+    public string Settle { get; set; } = "12s";
+
     [CommandOption("-c|--connections <N>")]
     [Description("wrk connections")]
     [DefaultValue("64")]
@@ -64,6 +69,8 @@ internal sealed class HttpSettings : CommandSettings
 
     public TimeSpan WarmupValue => Values.Duration("http", "--warmup", Warmup, TimeSpan.Zero, TimeSpan.FromHours(1));
 
+    public TimeSpan SettleValue => Values.Duration("http", "--settle", Settle, TimeSpan.Zero, TimeSpan.FromHours(1));
+
     public int ConnectionsValue => Values.Int("http", "--connections", Connections, 1, 100_000);
 
     public int PipelineValue => Values.Int("http", "--pipeline", Pipeline, 1, 1024);
@@ -81,7 +88,7 @@ internal sealed class HttpSettings : CommandSettings
     public override ValidationResult Validate() => Values.Validate(() =>
     {
         _ = RoundsValue + ConnectionsValue + PipelineValue;
-        _ = DurationValue + WarmupValue;
+        _ = DurationValue + WarmupValue + SettleValue;
         _ = ServersValue;
         _ = WorkloadsValue;
     });

@@ -45,6 +45,7 @@ internal static class CompareCommand
             Profile = options.Profile.ToString().ToLowerInvariant(),
             DurationSeconds = plan.Duration.TotalSeconds,
             WarmupSeconds = plan.Warmup.TotalSeconds,
+            Tiering = SelfLauncher.TieringNote,
             Rounds = plan.Rounds,
             IdleCheck = idle?.Describe(),
             MachineBusy = idle is { IsIdle: false },
@@ -57,7 +58,7 @@ internal static class CompareCommand
         console.MarkupLine(
             $"[bold]Proactor comparison[/] ({report.Profile}): {plan.Servers.Count} servers, {plan.Workloads.Count} workloads, " +
             $"{plan.Rounds} interleaved rounds of {plan.CellCount} measurements of {plan.Duration.TotalSeconds:0.##} s " +
-            $"(each server process first runs each workload {plan.Warmup.TotalSeconds:0.##} s, discarded); " +
+            $"(each server process first runs each workload {plan.Warmup.TotalSeconds:0.##} s, discarded; {Markup.Escape(report.Tiering)}); " +
             $"server {Markup.Escape(report.Machine.ServerCpus)}, load generator {Markup.Escape(report.Machine.LoadGeneratorCpus)} ({loadLoops} loop{(loadLoops == 1 ? "" : "s")})");
         if (report.IdleCheck is { } idleLine)
         {

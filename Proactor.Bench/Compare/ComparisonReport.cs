@@ -15,6 +15,9 @@ internal sealed class ComparisonReport
 
     public double WarmupSeconds { get; set; }
 
+    /// <summary>The runtime setting the measured processes ran with (see <c>SelfLauncher.SteadyTiering</c>).</summary>
+    public string Tiering { get; set; } = "";
+
     /// <summary>Interleaved rounds: every cell's figures are the median of this many runs.</summary>
     public int Rounds { get; set; }
 

@@ -69,6 +69,7 @@ internal sealed class ServerProcess : IAsyncDisposable
             };
             info.ArgumentList.Add(OperatingSystem.IsWindows() ? "/c" : "-c");
             info.ArgumentList.Add(OperatingSystem.IsWindows() ? command : "exec " + command);
+            SelfLauncher.SteadyTiering(info);
         }
         else
         {

@@ -26,7 +26,7 @@ internal static class HttpCommand
     public static async Task<int> RunAsync(HttpSettings settings, IAnsiConsole console, CancellationToken cancellationToken)
     {
         int rounds = settings.RoundsValue, connections = settings.ConnectionsValue, pipeline = settings.PipelineValue;
-        TimeSpan duration = settings.DurationValue, warmup = settings.WarmupValue;
+        TimeSpan duration = settings.DurationValue, warmup = settings.WarmupValue, settle = settings.SettleValue;
         IReadOnlyList<HttpServerConfig> servers = settings.ServersValue;
         IReadOnlyList<HttpWorkload> workloads = settings.WorkloadsValue;
 
@@ -36,7 +36,8 @@ internal static class HttpCommand
         string script = Path.Combine(Path.GetTempPath(), $"proactor-wrk-pipeline-{Environment.ProcessId}.lua");
         await File.WriteAllTextAsync(script, Wrk.PipelineScript, cancellationToken);
         string setup = $"wrk: {wrk}; server {CpuAffinity.Describe(split?.Server)}, wrk {CpuAffinity.Describe(split?.Load)}; " +
-            $"{rounds} interleaved rounds x {duration.TotalSeconds:0.#} s (+{warmup.TotalSeconds:0.#} s warm-up each), {connections} connections, pipeline depth {pipeline}";
+            $"{rounds} interleaved rounds x {duration.TotalSeconds:0.#} s (+{warmup.TotalSeconds:0.#} s warm-up each, {settle.TotalSeconds:0.#} s settling per server first), {connections} connections, pipeline depth {pipeline}; " +
+            $"servers run with {SelfLauncher.TieringNote}";
         console.WriteLine(setup);
 
         var running = new List<(HttpServerConfig Config, Process Process, int Port)>();
@@ -46,6 +47,22 @@ internal static class HttpCommand
             foreach (HttpServerConfig config in servers)
             {
                 running.Add(await StartServerAsync(config, split?.Server, cancellationToken));
+            }
+
+            // Every server reaches its steady code before round 1 (see SelfLauncher.SteadyTiering:
+            // about 6 s of load for Kestrel on one processor), so round 1 is not the slow one.
+            if (settle > TimeSpan.Zero)
+            {
+                TimeSpan each = TimeSpan.FromSeconds(Math.Max(1, Math.Ceiling(settle.TotalSeconds / workloads.Count)));
+                foreach (var (config, _, port) in running)
+                {
+                    console.WriteLine($"settling {config.Name} ({each.TotalSeconds:0} s per workload)");
+                    foreach (HttpWorkload workload in workloads)
+                    {
+                        var url = new Uri($"http://127.0.0.1:{port}{workload.Path}");
+                        await Wrk.RunAsync(wrk, url, connections, each, workload.Pipelined ? script : null, pipeline, split?.Load, cancellationToken);
+                    }
+                }
             }
 
             foreach ((int round, var (config, process, port)) in RoundSchedule.Order(running, rounds))

@@ -65,7 +65,32 @@ internal static class SelfLauncher
             info.ArgumentList.Add(a);
         }
 
+        SteadyTiering(info);
         return info;
+    }
+
+    /// <summary>The runtime setting every measured child process gets (see <see cref="SteadyTiering"/>).</summary>
+    public const string TieringDelayVariable = "DOTNET_TC_DelaySingleProcMultiplier";
+
+    /// <summary>How the runners' reports name the setting: its value in the children.</summary>
+    public static string TieringNote =>
+        $"{TieringDelayVariable}={Environment.GetEnvironmentVariable(TieringDelayVariable) ?? "1"}";
+
+    /// <summary>
+    /// Pinned to one processor, the runtime waits ten times longer before it replaces a method's
+    /// first, unoptimized code (its tiering delay restarts with every newly called method), so a
+    /// server or load generator measured after a short warm-up still runs part of its code
+    /// unoptimized: a Kestrel server needed 30 s or more of load to reach its steady speed, with
+    /// the multiplier at 1 about 6 s. The children get 1, as on a machine with more processors,
+    /// unless the caller set it: the steady code is the same, only the time to reach it changes.
+    /// The variable means nothing to a program that is not .NET, so external servers get it too.
+    /// </summary>
+    public static void SteadyTiering(ProcessStartInfo info)
+    {
+        if (Environment.GetEnvironmentVariable(TieringDelayVariable) is null)
+        {
+            info.Environment[TieringDelayVariable] = "1";
+        }
     }
 
     private static string DotnetHost()

@@ -57,7 +57,7 @@ internal static class ReportWriter
         md.AppendLine();
         md.AppendLine(CultureInfo.InvariantCulture, $"- Command: `{report.Command}`");
         md.AppendLine(CultureInfo.InvariantCulture,
-            $"- Profile: {report.Profile}; {report.Rounds} interleaved rounds (A B C A B C ...), each a fresh server process that first runs each workload {Format.Number(report.WarmupSeconds)} s (discarded); " +
+            $"- Profile: {report.Profile}; {report.Rounds} interleaved rounds (A B C A B C ...), each a fresh server process that first runs each workload {Format.Number(report.WarmupSeconds)} s (discarded){(report.Tiering.Length > 0 ? ", with " + report.Tiering : "")}; " +
             $"{Format.Number(report.DurationSeconds)} s measured per server, workload and round; whole run {Format.Number(report.ElapsedSeconds, "0.#")} s");
         if (report.IdleCheck is { } idleCheck)
         {

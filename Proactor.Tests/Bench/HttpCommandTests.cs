@@ -24,6 +24,7 @@ public sealed class HttpCommandTests
             Assert.That(s.RoundsValue, Is.EqualTo(3));
             Assert.That(s.DurationValue, Is.EqualTo(TimeSpan.FromSeconds(10)));
             Assert.That(s.WarmupValue, Is.EqualTo(TimeSpan.FromSeconds(3)));
+            Assert.That(s.SettleValue, Is.EqualTo(TimeSpan.FromSeconds(12)));
             Assert.That(s.ConnectionsValue, Is.EqualTo(64));
             Assert.That(s.PipelineValue, Is.EqualTo(16));
             Assert.That(s.ServersValue.Select(c => c.Name), Is.EqualTo(new[] { "sockets", "proactor", "proactor-threadpool", "proactor-inline", "proactor-epoll-inline" }));
@@ -37,7 +38,7 @@ public sealed class HttpCommandTests
     public void Http_reads_every_option()
     {
         HttpSettings s = BenchCli.Parse<HttpSettings>("http", [
-            "--rounds", "5", "--duration", "2s", "--warmup", "500ms", "--connections", "256", "--pipeline", "8",
+            "--rounds", "5", "--duration", "2s", "--warmup", "500ms", "--settle", "0", "--connections", "256", "--pipeline", "8",
             "--servers", "proactor-inline, sockets", "--workloads", "json", "--wrk", "/opt/wrk", "--no-pin", "--out", "/tmp/h",
         ]);
         Assert.Multiple(() =>
@@ -45,6 +46,7 @@ public sealed class HttpCommandTests
             Assert.That(s.RoundsValue, Is.EqualTo(5));
             Assert.That(s.DurationValue, Is.EqualTo(TimeSpan.FromSeconds(2)));
             Assert.That(s.WarmupValue, Is.EqualTo(TimeSpan.FromMilliseconds(500)));
+            Assert.That(s.SettleValue, Is.EqualTo(TimeSpan.Zero));
             Assert.That(s.ConnectionsValue, Is.EqualTo(256));
             Assert.That(s.PipelineValue, Is.EqualTo(8));
             Assert.That(s.ServersValue.Select(c => c.Name), Is.EqualTo(new[] { "proactor-inline", "sockets" }));
@@ -59,6 +61,7 @@ public sealed class HttpCommandTests
     [TestCase(new[] { "--workloads", "fortunes" }, "http: unknown workload 'fortunes'; workloads: plaintext, pipelined, json")]
     [TestCase(new[] { "--rounds", "0" }, "'--rounds' needs a whole number from 1 to 100, not '0'")]
     [TestCase(new[] { "--duration", "500ms" }, "'--duration' needs a duration from 1 s")]
+    [TestCase(new[] { "--settle", "soon" }, "'--settle' needs a duration")]
     [TestCase(new[] { "--pipeline", "0" }, "'--pipeline' needs a whole number from 1 to 1024")]
     [TestCase(new[] { "--connections", "lots" }, "'--connections' needs a whole number")]
     [TestCase(new[] { "--servers" }, "http: option '--servers' needs a value")]
