@@ -89,7 +89,7 @@ internal static class HttpCommand
 
                     string cpuText = cpuPerRequest is { } c ? string.Create(CultureInfo.InvariantCulture, $"{c,7:F2} µs CPU/req") : "CPU n/a";
                     console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                        $"round {round + 1} {workload.Name,-10} {config.Name,-22} {result.RequestsPerSecond,12:F0} req/s  p99 {result.P99Milliseconds,8:F2} ms  {cpuText}"));
+                        $"round {round + 1} {workload.Name,-10} {config.Name,-22} {result.RequestsPerSecond,12:F0} req/s  p99 {(result.P99Milliseconds > 0 ? $"{result.P99Milliseconds,8:F2} ms" : "     n/a   ")}  {cpuText}"));
                     Dictionary<string, List<HttpSample>> cell = samples[workload.Name];
                     if (!cell.TryGetValue(config.Name, out List<HttpSample>? list))
                     {

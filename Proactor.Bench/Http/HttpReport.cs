@@ -53,7 +53,9 @@ internal static class HttpReport
             rows.Add(new HttpRow(
                 server,
                 Spread.Of(list.Select(s => s.Wrk.RequestsPerSecond)),
-                Spread.Of(list.Select(s => s.Wrk.P99Milliseconds)),
+                // wrk prints a 99th percentile of 0.00us for some pipelined runs (its mean latency
+                // a few ms in the same output): a round without one has no p99, not a zero.
+                Spread.Of(list.Select(s => s.Wrk.P99Milliseconds).Where(p => p > 0)),
                 Spread.Of(list.Where(s => s.CpuMicrosecondsPerRequest is not null).Select(s => s.CpuMicrosecondsPerRequest!.Value)),
                 baseline is null ? null : Ratios.PerRound(list.Select(s => (s.Round, (double?)s.Wrk.RequestsPerSecond)), baseRate),
                 baseline is null ? null : Ratios.PerRound(list.Select(s => (s.Round, s.CpuMicrosecondsPerRequest)), baseCpu)));

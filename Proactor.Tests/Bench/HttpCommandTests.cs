@@ -136,6 +136,25 @@ public sealed class HttpCommandTests
         Assert.That((s.Count, s.Median), Is.EqualTo((1, 2.0)));
     }
 
-    private static HttpSample Sample(int round, double rate, double cpu) =>
-        new(round, new WrkResult((long)rate, 1, rate, 1.5, 0, 0), cpu);
+    [Test]
+    public void A_round_where_wrk_printed_no_percentile_has_no_p99_rather_than_zero()
+    {
+        // wrk prints "99%  0.00us" for some pipelined runs while their mean latency is 4 ms.
+        var samples = new Dictionary<string, List<HttpSample>>
+        {
+            ["sockets"] = [Sample(0, 100, 10, p99: 0), Sample(1, 100, 10, p99: 3.5), Sample(2, 100, 10, p99: 0)],
+            ["proactor"] = [Sample(0, 100, 10, p99: 0), Sample(1, 100, 10, p99: 0), Sample(2, 100, 10, p99: 0)],
+        };
+
+        List<HttpRow> rows = HttpReport.Rows(["sockets", "proactor"], samples);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(rows[0].Cells()[3], Is.EqualTo("3.50"), "the one round with a percentile");
+            Assert.That(rows[1].Cells()[3], Is.EqualTo("–"), "no round with a percentile");
+        });
+    }
+
+    private static HttpSample Sample(int round, double rate, double cpu, double p99 = 1.5) =>
+        new(round, new WrkResult((long)rate, 1, rate, p99, 0, 0), cpu);
 }
