@@ -26,9 +26,13 @@ internal static class IdleCheck
     {
         public bool IsIdle => OtherCpus <= BusyThresholdCpus;
 
+        /// <summary>How long the check waited for the machine to become idle before this window.</summary>
+        public TimeSpan Waited { get; init; }
+
         /// <summary>One line for the table and the report.</summary>
         public string Describe() => IsIdle
-            ? string.Create(CultureInfo.InvariantCulture, $"machine idle before start: other processes used {OtherCpus * 100:0}% of a CPU (of {ProcessorCount})")
+            ? string.Create(CultureInfo.InvariantCulture, $"machine idle before start: other processes used {OtherCpus * 100:0}% of a CPU (of {ProcessorCount})") +
+              (Waited > TimeSpan.Zero ? string.Create(CultureInfo.InvariantCulture, $", after waiting {Waited.TotalSeconds:0.#} s for them to finish") : "")
             : string.Create(CultureInfo.InvariantCulture,
                 $"WARNING: the machine was not idle before start: other processes kept {OtherCpus:0.00} of {ProcessorCount} CPUs busy over {Window.TotalSeconds:0.#} s; figures and ratios of this run may be off");
     }
@@ -84,6 +88,26 @@ internal static class IdleCheck
 
         double busySeconds = (double)(after.Busy - before.Busy) / clockTicksPerSecond;
         return Math.Max(0, busySeconds - ownSeconds) / windowSeconds;
+    }
+
+    /// <summary>
+    /// Samples windows of <paramref name="window"/> until one is idle or <paramref name="maxWait"/>
+    /// has passed, and returns the last. Right after <c>dotnet run</c> has built the project, the
+    /// build's own servers stay busy for a moment (a whole CPU over the first half second, seen
+    /// from a fresh clone): the comparison waits for them rather than measuring beside them.
+    /// </summary>
+    public static async Task<Result?> MeasureUntilIdleAsync(TimeSpan window, TimeSpan maxWait, CancellationToken cancellationToken = default)
+    {
+        long start = Stopwatch.GetTimestamp();
+        while (true)
+        {
+            TimeSpan waited = Stopwatch.GetElapsedTime(start);
+            Result? result = await MeasureAsync(window, cancellationToken);
+            if (result is null || result.IsIdle || Stopwatch.GetElapsedTime(start) >= maxWait)
+            {
+                return result is null ? null : result with { Waited = waited };
+            }
+        }
     }
 
     /// <summary>Samples for <paramref name="window"/>; null where /proc/stat cannot be read (not Linux).</summary>

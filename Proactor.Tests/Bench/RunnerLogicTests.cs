@@ -135,6 +135,27 @@ public sealed class RunnerLogicTests
     }
 
     [Test]
+    [Platform("Linux")]
+    public async Task The_idle_check_waits_while_another_process_keeps_a_cpu_busy()
+    {
+        // A process that spins for 2 s: no 0.25 s window is idle while it runs, so the check
+        // keeps sampling (correct code returns after 1.5 s at the earliest, busy or not).
+        using var burner = System.Diagnostics.Process.Start("timeout", "2 sh -c \"while :; do :; done\"");
+        await Task.Delay(100);
+
+        IdleCheck.Result? result = await IdleCheck.MeasureUntilIdleAsync(TimeSpan.FromMilliseconds(250), TimeSpan.FromSeconds(4));
+
+        Assert.That(result, Is.Not.Null);
+        Assert.That(result!.Waited, Is.GreaterThanOrEqualTo(TimeSpan.FromSeconds(1.5)), result.Describe());
+        if (result.IsIdle)
+        {
+            Assert.That(result.Describe(), Does.Contain("after waiting"));
+        }
+
+        await burner.WaitForExitAsync().Timeout();
+    }
+
+    [Test]
     public void A_busy_machine_is_a_warning_in_the_report()
     {
         var report = new ComparisonReport
