@@ -99,9 +99,9 @@ internal static class IdleCheck
     public static async Task<Result?> MeasureUntilIdleAsync(TimeSpan window, TimeSpan maxWait, CancellationToken cancellationToken = default)
     {
         long start = Stopwatch.GetTimestamp();
-        while (true)
+        for (bool first = true; ; first = false)
         {
-            TimeSpan waited = Stopwatch.GetElapsedTime(start);
+            TimeSpan waited = first ? TimeSpan.Zero : Stopwatch.GetElapsedTime(start);
             Result? result = await MeasureAsync(window, cancellationToken);
             if (result is null || result.IsIdle || Stopwatch.GetElapsedTime(start) >= maxWait)
             {

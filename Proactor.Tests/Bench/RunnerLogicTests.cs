@@ -131,7 +131,8 @@ public sealed class RunnerLogicTests
         Assert.That(busy.IsIdle, Is.False);
         Assert.That(busy.Describe(), Does.StartWith("WARNING").And.Contain("1.00 of 2 CPUs"));
         Assert.That(idle.IsIdle, Is.True);
-        Assert.That(idle.Describe(), Does.Not.Contain("WARNING"));
+        Assert.That(idle.Describe(), Does.Not.Contain("WARNING").And.Not.Contain("waiting"), "idle at once: no wait to mention");
+        Assert.That((idle with { Waited = TimeSpan.FromSeconds(2.5) }).Describe(), Does.EndWith("after waiting 2.5 s for them to finish"));
     }
 
     [Test]
