@@ -54,6 +54,10 @@ internal sealed record CompareOptions
     /// <summary>Event loops of the load generator; null: one per CPU it runs on.</summary>
     public int? LoadLoops { get; init; }
 
+    /// <summary>How long the run waits for a busy machine to become idle before it starts (no
+    /// command-line option: the tests, which measure nothing, set zero).</summary>
+    public TimeSpan IdleWait { get; init; } = TimeSpan.FromSeconds(10);
+
     /// <summary>True when <c>--connections/--size/--in-flight</c> describe one custom workload.</summary>
     public bool HasCustomWorkload => Connections is not null || MessageSize is not null || InFlight is not null;
 

@@ -35,7 +35,7 @@ internal static class CompareCommand
         // Before anything of ours runs: a build's compiler server or another job still busy would
         // slow whichever server is measured first, the baseline included.
         IdleCheck.Result? idle = await IdleCheck.MeasureUntilIdleAsync(
-            TimeSpan.FromSeconds(options.Profile == RunProfile.Quick ? 0.5 : 1), TimeSpan.FromSeconds(10), cancellationToken);
+            TimeSpan.FromSeconds(options.Profile == RunProfile.Quick ? 0.5 : 1), options.IdleWait, cancellationToken);
 
         DateTimeOffset started = DateTimeOffset.Now;
         var stopwatch = Stopwatch.StartNew();
