@@ -1,5 +1,4 @@
 using System;
-using System.Collections.Concurrent;
 using System.Threading;
 
 namespace Proactor;
@@ -15,16 +14,8 @@ namespace Proactor;
 /// <remarks>
 /// <para>Per completion this saves a work item, the pool's thread request that comes with it, and
 /// most of the wake-ups of idle pool threads: one pool thread runs what one loop iteration
-/// produced.</para>
-/// <para>A continuation may block (it is user code on the pool, where blocking is allowed). It must
-/// only block its own thread: a worker that takes its first item and sees more waiting queues one
-/// more worker before it runs that item (the runtime's speculative parallelism), and a worker that
-/// finds the queue empty resets the stage so that the next completion queues a new worker. So an
-/// item in the queue always has a worker queued or about to look for it, whatever the running
-/// workers are stuck in. The stage protocol is the runtime's: <c>Determining</c> is written with a
-/// full fence before the worker looks at the queue, and an engine that enqueued while a worker was
-/// determining leaves the stage <c>Scheduled</c>, which that worker sees in its compare-exchange
-/// and answers by queuing one more.</para>
+/// produced. A continuation that blocks holds only its own thread (<see cref="PoolBatch{T}"/>'s
+/// protocol).</para>
 /// <para>A captured <see cref="SynchronizationContext"/> or <see cref="System.Threading.Tasks.TaskScheduler"/>
 /// is still honoured: with <c>RunContinuationsAsynchronously</c> off,
 /// <see cref="System.Threading.Tasks.Sources.ManualResetValueTaskSourceCore{TResult}"/> posts to a
@@ -34,23 +25,18 @@ namespace Proactor;
 /// thread that found the engine stopped), or during the engine's shutdown, is handed over at once:
 /// only the running engine thread defers.</para>
 /// </remarks>
-internal sealed class CompletionBatch : IThreadPoolWorkItem
+internal sealed class CompletionBatch : PoolBatch<Operation>
 {
-    private const int NotScheduled = 0;
-    private const int Determining = 1;
-    private const int Scheduled = 2;
-
-    /// <summary>A worker that has run this long yields its thread (queuing a successor when items
-    /// remain), so a steady stream of completions cannot hold one pool thread for good.</summary>
-    private const int YieldAfterMilliseconds = 15;
-
     [ThreadStatic]
     private static CompletionBatch? t_delivering;
 
+    /// <summary>Set by a backend (through <see cref="OweWake"/>) when a post from this thread's
+    /// batch left the engine's wake-up to the batch's end.</summary>
+    [ThreadStatic]
+    private static bool t_wakeOwed;
+
     private readonly ProactorEngine _engine;
-    private readonly ConcurrentQueue<Operation> _ready = new();
-    private int _stage;
-    private int _workers; // queued or running Execute calls
+    private int _workers; // queued or running workers
     private bool _flushPending; // engine thread only
 
     public CompletionBatch(ProactorEngine engine) => _engine = engine;
@@ -69,7 +55,7 @@ internal sealed class CompletionBatch : IThreadPoolWorkItem
     /// <see cref="Flush"/>; on any other thread it happens now.</summary>
     public void Add(Operation operation)
     {
-        _ready.Enqueue(operation);
+        Enqueue(operation);
 
         // Once Dispose has begun, the shutdown's own waits (for the kernel or the OS stack to
         // return aborted calls) may last seconds: what they complete goes out at once.
@@ -79,7 +65,7 @@ internal sealed class CompletionBatch : IThreadPoolWorkItem
         }
         else
         {
-            Schedule();
+            ScheduleWorker();
         }
     }
 
@@ -90,32 +76,28 @@ internal sealed class CompletionBatch : IThreadPoolWorkItem
         if (_flushPending)
         {
             _flushPending = false;
-            Schedule();
+            ScheduleWorker();
         }
     }
 
-    private void Schedule()
-    {
-        if (Volatile.Read(ref _stage) != Scheduled && Interlocked.Exchange(ref _stage, Scheduled) == NotScheduled)
-        {
-            QueueWorker();
-        }
-    }
+    /// <summary>A post from a running batch deferred its wake-up: the batch's end calls
+    /// <see cref="ProactorEngine.OnBatchDelivered"/>.</summary>
+    public static void OweWake() => t_wakeOwed = true;
 
-    private void QueueWorker()
-    {
-        Interlocked.Increment(ref _workers);
-        ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
-    }
+    protected override void OnQueuingWorker() => Interlocked.Increment(ref _workers);
 
-    void IThreadPoolWorkItem.Execute()
+    protected override void Deliver(Operation item) => item.DeliverBatched();
+
+    protected override void ExecuteWorker()
     {
+        t_delivering = this;
         try
         {
-            Run();
+            RunWorker();
         }
         finally
         {
+            t_delivering = null;
             Interlocked.Decrement(ref _workers);
         }
 
@@ -127,74 +109,4 @@ internal sealed class CompletionBatch : IThreadPoolWorkItem
             _engine.OnBatchDelivered();
         }
     }
-
-    private void Run()
-    {
-        Operation? op;
-        while (true)
-        {
-            // Published before the queue is read: an enqueuer that reads Determining (or
-            // Scheduled) queues nothing, so this worker must see its item or its stage change.
-            Interlocked.Exchange(ref _stage, Determining);
-            if (_ready.TryDequeue(out op))
-            {
-                break;
-            }
-
-            if (Interlocked.CompareExchange(ref _stage, NotScheduled, Determining) == Determining)
-            {
-                return;
-            }
-
-            // An enqueuer ran in between and left the scheduling to us: look again.
-        }
-
-        if (!_ready.IsEmpty)
-        {
-            // More waiting: a successor takes them if this item's continuation blocks.
-            Volatile.Write(ref _stage, Scheduled);
-            QueueWorker();
-        }
-        else if (Interlocked.CompareExchange(ref _stage, NotScheduled, Determining) == Scheduled)
-        {
-            QueueWorker(); // an enqueue raced the look
-        }
-
-        int start = Environment.TickCount;
-        t_delivering = this;
-        try
-        {
-            while (true)
-            {
-                op.DeliverBatched();
-                if (Environment.TickCount - start >= YieldAfterMilliseconds)
-                {
-                    if (!_ready.IsEmpty)
-                    {
-                        Schedule();
-                    }
-
-                    return;
-                }
-
-                if (!_ready.TryDequeue(out op))
-                {
-                    return;
-                }
-            }
-        }
-        finally
-        {
-            t_delivering = null;
-        }
-    }
-
-    /// <summary>Set by a backend (through <see cref="OweWake"/>) when a post from this thread's
-    /// batch left the engine's wake-up to the batch's end.</summary>
-    [ThreadStatic]
-    private static bool t_wakeOwed;
-
-    /// <summary>A post from a running batch deferred its wake-up: the batch's end calls
-    /// <see cref="ProactorEngine.OnBatchDelivered"/>.</summary>
-    public static void OweWake() => t_wakeOwed = true;
 }

@@ -1,5 +1,4 @@
 using System;
-using System.Collections.Concurrent;
 using System.IO.Pipelines;
 using System.Threading;
 
@@ -23,33 +22,28 @@ namespace Proactor.Pipelines;
 /// </list>
 /// </summary>
 /// <remarks>
-/// Blocking is allowed, as on the pool: a worker that takes its first continuation and sees more
-/// waiting queues one more worker first (the runtime's speculative parallelism, as
-/// <see cref="CompletionBatch"/> does), so a continuation that blocks only holds its own thread;
-/// a worker also yields after 15 ms of continuations. The stage protocol is
-/// <see cref="CompletionBatch"/>'s. Scheduling allocates nothing in steady state.
+/// Blocking is allowed, as on the pool: a continuation that blocks holds only its own thread
+/// (<see cref="PoolBatch{T}"/>'s protocol, shared with <see cref="CompletionBatch"/>). Scheduling
+/// allocates nothing in steady state.
 /// </remarks>
-internal sealed class ApplicationWorkBatch : PipeScheduler, IThreadPoolWorkItem
+internal sealed class ApplicationWorkBatch : PipeScheduler
 {
-    private const int NotScheduled = 0;
-    private const int Determining = 1;
-    private const int Scheduled = 2;
-    private const int YieldAfterMilliseconds = 15;
-
     private readonly ProactorEngine _engine;
-    private readonly ConcurrentQueue<Work> _ready = new();
-    private int _stage;
+    private readonly Batch _batch;
     private bool _flushPending; // engine thread only
     private long _deferred;
-    private long _workItems;
 
-    public ApplicationWorkBatch(ProactorEngine engine) => _engine = engine;
+    public ApplicationWorkBatch(ProactorEngine engine)
+    {
+        _engine = engine;
+        _batch = new Batch();
+    }
 
     /// <summary>Continuations that waited for the end of a loop iteration (test and bench counter).</summary>
     public long Deferred => Interlocked.Read(ref _deferred);
 
     /// <summary>Pool work items queued for them (test and bench counter).</summary>
-    public long WorkItems => Interlocked.Read(ref _workItems);
+    public long WorkItems => _batch.WorkItems;
 
     public override void Schedule(Action<object?> action, object? state)
     {
@@ -62,7 +56,7 @@ internal sealed class ApplicationWorkBatch : PipeScheduler, IThreadPoolWorkItem
         // Once Dispose has begun the loop may not flush again: hand over at once.
         if (_engine.IsEngineThread && !_engine.IsDisposed)
         {
-            _ready.Enqueue(new Work(action, state));
+            _batch.Add(new Work(action, state));
             _flushPending = true;
             Interlocked.Increment(ref _deferred);
             return;
@@ -78,74 +72,24 @@ internal sealed class ApplicationWorkBatch : PipeScheduler, IThreadPoolWorkItem
         if (_flushPending)
         {
             _flushPending = false;
-            QueueIfIdle();
-        }
-    }
-
-    private void QueueIfIdle()
-    {
-        if (Volatile.Read(ref _stage) != Scheduled && Interlocked.Exchange(ref _stage, Scheduled) == NotScheduled)
-        {
-            QueueWorker();
-        }
-    }
-
-    private void QueueWorker()
-    {
-        Interlocked.Increment(ref _workItems);
-        System.Threading.ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
-    }
-
-    void IThreadPoolWorkItem.Execute()
-    {
-        Work work;
-        while (true)
-        {
-            // Published before the queue is read: an enqueuer that reads Determining (or
-            // Scheduled) queues nothing, so this worker must see its item or its stage change.
-            Interlocked.Exchange(ref _stage, Determining);
-            if (_ready.TryDequeue(out work))
-            {
-                break;
-            }
-
-            if (Interlocked.CompareExchange(ref _stage, NotScheduled, Determining) == Determining)
-            {
-                return;
-            }
-        }
-
-        if (!_ready.IsEmpty)
-        {
-            // More waiting: a successor takes them if this continuation blocks.
-            Volatile.Write(ref _stage, Scheduled);
-            QueueWorker();
-        }
-        else if (Interlocked.CompareExchange(ref _stage, NotScheduled, Determining) == Scheduled)
-        {
-            QueueWorker(); // a flush raced the look
-        }
-
-        int start = Environment.TickCount;
-        while (true)
-        {
-            work.Action(work.State);
-            if (Environment.TickCount - start >= YieldAfterMilliseconds)
-            {
-                if (!_ready.IsEmpty)
-                {
-                    QueueIfIdle();
-                }
-
-                return;
-            }
-
-            if (!_ready.TryDequeue(out work))
-            {
-                return;
-            }
+            _batch.Schedule();
         }
     }
 
     private readonly record struct Work(Action<object?> Action, object? State);
+
+    private sealed class Batch : PoolBatch<Work>
+    {
+        private long _workItems;
+
+        public long WorkItems => Interlocked.Read(ref _workItems);
+
+        public void Add(Work work) => Enqueue(work);
+
+        public void Schedule() => ScheduleWorker();
+
+        protected override void OnQueuingWorker() => Interlocked.Increment(ref _workItems);
+
+        protected override void Deliver(Work item) => item.Action(item.State);
+    }
 }
