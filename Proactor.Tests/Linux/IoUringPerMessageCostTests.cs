@@ -237,8 +237,10 @@ public sealed class IoUringPerMessageCostTests
             }
             else
             {
-                // The old way: the wait peeks first, and the client has not answered yet.
-                Assert.That(failedPerRoundTrip, Is.GreaterThan(0.5));
+                // The old way: the wait is tried first, every round trip. Whether that try fails
+                // depends on whether the client's next message is already there (under load it
+                // often is: 0.28 failed per round trip in one CI run), so the tries are counted.
+                Assert.That(triesPerRoundTrip, Is.GreaterThan(2.5), "the wait is tried before it goes to the ring");
             }
 
             client.Shutdown(SocketShutdown.Send);
