@@ -19,6 +19,10 @@ public abstract partial class ConformanceTests
         int seed = Stress.Seed();
         TestContext.Out.WriteLine($"{Engine.Name}: seed {seed} (replay with PROACTOR_RACE_SEED={seed})");
 
+        // Written at once, too: if the run hangs past the suite's watchdog, the log still says
+        // which seed replays it (the test's own output is printed only when it ends).
+        TestContext.Progress.WriteLine($"{Engine.Name}: race run, seed {seed} (replay with PROACTOR_RACE_SEED={seed})");
+
         // Its own engine: the run ends by disposing it under load.
         ProactorEngine engine = CreateSecondEngine();
         var run = new ChaosRun(engine, seed);

@@ -80,7 +80,7 @@ internal sealed class ChaosRun
     {
         for (int i = 0; i < 4; i++)
         {
-            var (client, server) = await Net.ConnectedPairAsync(_engine);
+            var (client, server) = await Net.ConnectedPairAsync(_engine).Timeout();
             _everyClientSocket.Add(client);
             _everyClientSocket.Add(server);
             lock (_lock)
@@ -92,11 +92,11 @@ internal sealed class ChaosRun
         Task reader = Task.Run(DrainQueueAsync);
         var clock = Stopwatch.StartNew();
 
-        _phase = "chaos";
+        EnterPhase("chaos");
         await RunWorkersAsync(duration, burst: 0);
 
         // The loop must have survived everything above: a fresh connection still echoes.
-        _phase = "echo after the chaos";
+        EnterPhase("echo after the chaos");
         try
         {
             var (a, b) = await Net.ConnectedPairAsync(_engine).Timeout();
@@ -118,7 +118,7 @@ internal sealed class ChaosRun
         }
 
         // Dispose the engine while the threads keep submitting, cancelling and closing.
-        _phase = "engine dispose";
+        EnterPhase("engine dispose");
         _stop = false;
         Task burst = RunWorkersAsync(TimeSpan.FromMilliseconds(150), burst: 1);
         await Task.Delay(50);
@@ -131,7 +131,7 @@ internal sealed class ChaosRun
         await burst;
         clock.Stop();
 
-        _phase = "drain";
+        EnterPhase("drain");
         Task all = Task.WhenAll(_observers.ToArray());
         var waited = Stopwatch.StartNew();
         while ((!all.IsCompleted || Interlocked.Read(ref _completed) < Submitted) && waited.Elapsed < HangBound)
@@ -188,9 +188,13 @@ internal sealed class ChaosRun
 
         await Task.Delay(duration);
         _stop = true;
+        // One deadline for all: stuck workers must not add up their bounds past the suite's
+        // watchdog, which would end the run without saying what was stuck.
+        var joining = Stopwatch.StartNew();
         foreach (Thread t in threads)
         {
-            if (!await Task.Run(() => t.Join(HangBound)))
+            TimeSpan left = HangBound - joining.Elapsed;
+            if (!await Task.Run(() => t.Join(left > TimeSpan.Zero ? left : TimeSpan.Zero)))
             {
                 Violate($"worker {t.Name} is stuck in a call into the engine (submit, cancel or dispose) during {_phase}");
             }
@@ -670,6 +674,14 @@ internal sealed class ChaosRun
     }
 
     private void Violate(string message) => _violations.Enqueue($"[{_phase}] {message}");
+
+    /// <summary>Names the phase for violations, and says it at once in the test log: a run that
+    /// hangs past the suite's watchdog then shows how far it got.</summary>
+    private void EnterPhase(string phase)
+    {
+        _phase = phase;
+        NUnit.Framework.TestContext.Progress.WriteLine($"{_engine.Name}: race run: {phase} ({Violations.Count} violations so far)");
+    }
 
     private readonly record struct Outcome(int Bytes, string? Error)
     {
