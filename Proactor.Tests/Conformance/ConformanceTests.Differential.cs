@@ -69,6 +69,17 @@ public abstract partial class ConformanceTests
                     break;
                 }
 
+                if (known.Step is null && Backends.IocpEnvironment.IsWine && sequence.Take(i).Any(x => x.Kind == "reset") &&
+                    (p == "end" || IsErrorOfAResetConnection(p)) && (s == "end" || IsErrorOfAResetConnection(s)))
+                {
+                    // Wine reports some resets to the peer as the end of the stream, and not the
+                    // same way twice: seed 1462737854 gave Proactor ConnectionReset and the
+                    // runtime's sockets "end" for the same receive after reset(0) (Windows and
+                    // Linux report ECONNRESET to both).
+                    deliberate.Add(where);
+                    break;
+                }
+
                 (known.Step is null ? differences : deliberate).Add(where);
                 break; // the two pairs' states may differ from here on
             }
