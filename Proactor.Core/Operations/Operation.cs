@@ -171,6 +171,22 @@ internal abstract partial class Operation : IValueTaskSource<int>, IValueTaskSou
     /// </summary>
     public void Complete()
     {
+        if (CompleteKeepingQueueReference())
+        {
+            ReleaseQueueReference();
+        }
+    }
+
+    /// <summary>
+    /// <see cref="Complete"/>, except that a completion-queue operation keeps the completion's
+    /// reference: returns true when the caller must still drop it with
+    /// <see cref="ReleaseQueueReference"/>. A backend that completes while holding a lock that its
+    /// Cancel also takes calls this and drops the reference after unlocking: the last drop releases
+    /// the object, and releasing disposes the token registration, which waits for a cancel callback
+    /// running on another thread — one that may be waiting for that very lock.
+    /// </summary>
+    internal bool CompleteKeepingQueueReference()
+    {
         if (Interlocked.Exchange(ref _completed, 1) != 0)
         {
             // A second completion would hand the buffer back twice: a backend bug, never a user error.
@@ -180,7 +196,7 @@ internal abstract partial class Operation : IValueTaskSource<int>, IValueTaskSou
         if (ReadinessCallback is { } callback)
         {
             callback(this); // a reactor registration's own wait: its owner dispatches, on this (the engine's) thread
-            return;
+            return false;
         }
 
         WrapAcceptedSocket();
@@ -201,8 +217,7 @@ internal abstract partial class Operation : IValueTaskSource<int>, IValueTaskSou
         if (Queue is { } queue)
         {
             queue.Post(ToCompletion());
-            ReleaseQueueReference();
-            return;
+            return true;
         }
 
         if (!_inline)
@@ -210,7 +225,7 @@ internal abstract partial class Operation : IValueTaskSource<int>, IValueTaskSou
             // Thread-pool dispatch: the engine's batch sets the result on a pool thread, where the
             // continuation then runs synchronously.
             Owner.Engine.CompletionBatch.Add(this);
-            return;
+            return false;
         }
 
         // Inline: the continuation may run right here, on the loop thread. Time it, so a handler
@@ -220,6 +235,7 @@ internal abstract partial class Operation : IValueTaskSource<int>, IValueTaskSou
         long start = System.Diagnostics.Stopwatch.GetTimestamp();
         SetCoreResult();
         engine.OnInlineHandlerRan(System.Diagnostics.Stopwatch.GetTimestamp() - start);
+        return false;
     }
 
     /// <summary>Adds this operation's end to the engine's statistics, once per cycle: here for a

@@ -412,6 +412,77 @@ public sealed class IocpEngineTests
         Assert.That(PendingAfterSettling(engine), Is.Zero);
     }
 
+    /// <summary>
+    /// Found by a race run under Wine (the completion thread stopped for good, then every thread
+    /// that closed one of its sockets): the completion thread delivers a completion-queue
+    /// operation under its direction's lock, and when the submitter had already dropped its
+    /// reference, releasing the operation there disposed its token registration, which waits for
+    /// a cancel callback running on another thread; that callback was waiting for the same lock.
+    /// The hook holds the lock while a third thread cancels the receive whose data is being
+    /// delivered: the cancel must return, the data (which won) must arrive once, and the engine
+    /// must go on serving.
+    /// </summary>
+    [TestCase(false)]
+    [TestCase(true)]
+    public async Task A_cancel_waiting_for_the_lock_under_which_its_queued_receive_is_delivered_returns(bool noSkip)
+    {
+        int armed = 0;
+        using var holding = new ManualResetEventSlim();
+        using var cancelling = new ManualResetEventSlim();
+        var engine = new IocpEngine(
+            new EngineOptions { Backend = BackendKind.Iocp, Warning = _warnings.Enqueue },
+            new IocpTestHooks
+            {
+                ForceNoSkipCompletionPortOnSuccess = noSkip,
+                JoinTimeout = TimeSpan.FromSeconds(1),
+                WhileDeliveringUnderLock = kind =>
+                {
+                    if (kind == OperationKind.Receive && Interlocked.Exchange(ref armed, 0) == 1)
+                    {
+                        holding.Set();
+                        cancelling.Wait(Net.StepTimeout);
+                        Thread.Sleep(200); // the canceller reaches the lock meanwhile
+                    }
+                },
+            });
+        var (client, server) = await Net.ConnectedPairAsync(engine);
+        CompletionQueue queue = engine.CreateCompletionQueue();
+        using var cts = new CancellationTokenSource();
+        byte[] buffer = new byte[16];
+        queue.SubmitReceive(server, buffer, "held", cts.Token);
+        Volatile.Write(ref armed, 1);
+        await client.SendAsync(new byte[] { 7 }).Timeout();
+        Assert.That(await WaitOffThisThreadAsync(holding), Is.True, "the receive's packet was not delivered");
+
+        var canceller = new Thread(() =>
+        {
+            cancelling.Set();
+            cts.Cancel();
+        })
+        { IsBackground = true, Name = "canceller" };
+        canceller.Start();
+
+        // On failure the engine and both sockets are left as they are: closing a socket would
+        // wait for the lock the stuck completion thread holds.
+        Assert.That(await Task.Run(() => canceller.Join(TimeSpan.FromSeconds(10))), Is.True,
+            "the cancel never returned: the completion thread, holding the direction's lock, waited for the cancel callback");
+
+        Completion completion = await queue.Reader.ReadAsync().AsTask().Timeout();
+        Assert.That((completion.UserToken, completion.Error, completion.BytesTransferred, buffer[0]), Is.EqualTo(("held", SocketError.Success, 1, (byte)7)),
+            "the data was being delivered when the cancel came: it wins");
+
+        await Net.SendAllAsync(client, new byte[] { 1, 2, 3 });
+        byte[] echo = new byte[3];
+        await Net.ReceiveExactlyAsync(server, echo);
+        Assert.That(echo, Is.EqualTo(new byte[] { 1, 2, 3 }), "the engine serves on after the race");
+        Assert.That(queue.Reader.TryRead(out Completion extra), Is.False, $"a second completion: {extra}");
+
+        client.Dispose();
+        server.Dispose();
+        engine.Dispose();
+        Assert.That(_warnings, Has.None.Contains("did not stop"));
+    }
+
     // ---- dispose -------------------------------------------------------------------------------
 
     [Test]

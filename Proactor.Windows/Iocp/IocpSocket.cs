@@ -169,6 +169,7 @@ internal sealed unsafe class IocpSocket : EngineSocket
         IocpOperationQueue queue = QueueOf(op.Kind);
         IocpOperation? done;
         IocpOperation doneTail;
+        IocpOperation? owed = null;
         bool added = false;
         try
         {
@@ -221,11 +222,13 @@ internal sealed unsafe class IocpSocket : EngineSocket
                     doneTail = removed;
                 }
 
-                // Delivered under the lock while delivering runs no user code (a completion queue's
-                // post, a continuation scheduled on the pool): a start on another thread that finds
-                // the direction idle and finishes at once then reports after these, never before.
-                // Inline continuations run outside the lock, as user code must.
-                done = CompleteWhileNotInline(done);
+                // Delivered under the lock while delivering runs no user code and waits for nothing
+                // (a completion queue's post, a continuation scheduled on the pool): a start on
+                // another thread that finds the direction idle and finishes at once then reports
+                // after these, never before. Inline continuations run outside the lock, as user
+                // code must, and so do the releases of posted operations (see ReleaseAll).
+                _engine.Hooks.WhileDeliveringUnderLock?.Invoke(op.Kind);
+                done = CompleteWhileNotInline(done, ref owed);
             }
         }
         finally
@@ -236,6 +239,7 @@ internal sealed unsafe class IocpSocket : EngineSocket
             }
         }
 
+        ReleaseAll(owed);
         if (IsClosed)
         {
             RetireIfIdle();
@@ -245,18 +249,44 @@ internal sealed unsafe class IocpSocket : EngineSocket
     }
 
     /// <summary>Completes <paramref name="done"/>'s operations in order up to the first whose
-    /// completion would run a continuation inline; returns the rest.</summary>
-    private static IocpOperation? CompleteWhileNotInline(IocpOperation? done)
+    /// completion would run a continuation inline; returns the rest. A posted completion-queue
+    /// operation is chained onto <paramref name="owed"/>, still referenced, for <see cref="ReleaseAll"/>.</summary>
+    private static IocpOperation? CompleteWhileNotInline(IocpOperation? done, ref IocpOperation? owed)
     {
         while (done is not null && !done.CompletesInline)
         {
             var next = (IocpOperation?)done.QueueNext; // read first: completing may recycle the object
             done.QueueNext = null;
-            done.Complete();
+            if (done.CompleteKeepingQueueReference())
+            {
+                // Still ours (the reference is kept), so the link is free to use.
+                done.QueueNext = owed;
+                owed = done;
+            }
+
             done = next;
         }
 
         return done;
+    }
+
+    /// <summary>
+    /// Outside the queue lock: drops the completion's reference of each posted operation. The last
+    /// drop releases the object, which disposes its token registration, and that waits for a cancel
+    /// callback running on another thread; such a callback (<see cref="Cancel"/>) waits for the
+    /// queue lock. Released under the lock, both waited for each other for good: the completion
+    /// thread stopped, and every thread that then closed one of its sockets spun in Socket.Dispose
+    /// on the reference this thread still held.
+    /// </summary>
+    private static void ReleaseAll(IocpOperation? owed)
+    {
+        while (owed is not null)
+        {
+            var next = (IocpOperation?)owed.QueueNext; // read first: releasing recycles the object
+            owed.QueueNext = null;
+            owed.ReleaseQueueReference();
+            owed = next;
+        }
     }
 
     private static void CompleteAll(IocpOperation? done)

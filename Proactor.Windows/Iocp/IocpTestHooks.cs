@@ -27,4 +27,9 @@ internal sealed record IocpTestHooks
 
     /// <summary>How long Dispose waits for the completion thread to end before it reports and returns.</summary>
     public TimeSpan JoinTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Runs on the completion thread after a packet finished an operation (of the kind
+    /// given), under its direction's lock, just before the finished operations are delivered: lets
+    /// a test hold the lock while another thread cancels.</summary>
+    public Action<OperationKind>? WhileDeliveringUnderLock { get; init; }
 }
