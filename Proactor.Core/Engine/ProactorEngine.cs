@@ -133,6 +133,10 @@ public abstract partial class ProactorEngine : IDisposable
     [ThreadStatic]
     private static ProactorEngine? t_currentEngine;
 
+    /// <summary>True on a loop or completion thread of any engine (a thread that must never wait
+    /// for another engine's loop).</summary>
+    internal static bool IsOnAnyEngineThread => t_currentEngine is not null;
+
     /// <summary>Backends call this first thing on each of their loop / completion threads.</summary>
     internal void EnterEngineThread()
     {

@@ -17,22 +17,29 @@ namespace Proactor;
 /// handler that does not drain never spins the loop.</para>
 /// <para>Every change of the waits (arm, cancel) happens on the loop thread; other threads only
 /// record what they want and ask the loop (through a zero-delay entry of the engine's timers, which
-/// every backend runs on its loop). The handler is called under a lock that
-/// <see cref="Dispose"/>, <see cref="ChangeEvents"/> and the socket's close take too: when they
-/// return, no call for the removed events runs or will start. A handler must therefore not wait
-/// for a thread that is disposing its registration.</para>
+/// every backend runs on its loop). <see cref="Dispose"/>, <see cref="ChangeEvents"/> and the
+/// socket's close wait for a call of the handler running on another thread: when they return, no
+/// call for the removed events runs or will start. A handler must therefore not wait for a thread
+/// that is disposing its registration. The one exception is a caller that is itself an engine's
+/// thread (another loop's handler closing this socket, say): it does not wait, since two loops
+/// closing each other's sockets from their handlers would wait for each other for good; no new
+/// call starts after it returns, but the running one may still be finishing.</para>
 /// </remarks>
 public sealed class ReactorRegistration : IDisposable
 {
     private readonly ProactorSocket _socket;
     private readonly IReactorHandler _handler;
-    private readonly Lock _dispatchLock = new();
+    // Guards _active, changes of _events and _handlerThread; a Monitor (not a Lock) because
+    // deregistering waits on it for a running call to return.
+    private readonly object _gate = new();
     private readonly Side _read;
     private readonly Side _write;
     private readonly TimerEntry _reconcileEntry;
     private volatile SocketEvents _events;
     private volatile bool _active = true;
     private bool _dispatching; // loop thread only
+    private Thread? _handlerThread; // under _gate: the loop thread while it runs the handler
+    private int _waiters; // under _gate: threads waiting for the running call
 
     internal ReactorRegistration(ProactorSocket socket, IReactorHandler handler, SocketEvents events)
     {
@@ -50,7 +57,8 @@ public sealed class ReactorRegistration : IDisposable
     /// <summary>The events the handler hears of now (as last set).</summary>
     public SocketEvents Events => _events;
 
-    /// <summary>False once disposed or once the socket was closed: the handler is not called again.</summary>
+    /// <summary>False once disposed, once the socket was closed, or once the engine's disposal
+    /// closed it: the handler is not called again.</summary>
     public bool IsActive => _active;
 
     /// <summary>
@@ -66,10 +74,11 @@ public sealed class ReactorRegistration : IDisposable
     public void ChangeEvents(SocketEvents events)
     {
         ProactorSocket.ValidateEvents(events, nameof(events));
-        lock (_dispatchLock)
+        lock (_gate)
         {
             ObjectDisposedException.ThrowIf(!_active, this);
             _events = events;
+            WaitForRunningCall();
         }
 
         RequestReconcile();
@@ -81,14 +90,17 @@ public sealed class ReactorRegistration : IDisposable
     /// </summary>
     public void Dispose()
     {
-        lock (_dispatchLock)
+        bool wasActive;
+        lock (_gate)
         {
-            if (!_active)
-            {
-                return;
-            }
-
+            wasActive = _active;
             _active = false;
+            WaitForRunningCall();
+        }
+
+        if (!wasActive)
+        {
+            return;
         }
 
         _socket.OnReactorDeregistered(this);
@@ -98,10 +110,72 @@ public sealed class ReactorRegistration : IDisposable
     /// <summary>The socket is closing: its close aborts the waits; no call starts after this.</summary>
     internal void OnSocketClosing()
     {
-        lock (_dispatchLock)
+        lock (_gate)
         {
             _active = false;
+            WaitForRunningCall();
         }
+    }
+
+    /// <summary>
+    /// Under <see cref="_gate"/>: waits until a call of the handler running on another thread has
+    /// returned. Not on an engine's thread: this registration's own loop never runs the handler
+    /// beside its caller, and another loop could be waiting here for this caller's loop in turn.
+    /// </summary>
+    private void WaitForRunningCall()
+    {
+        if (ProactorEngine.IsOnAnyEngineThread)
+        {
+            return;
+        }
+
+        while (_handlerThread is not null)
+        {
+            _waiters++;
+            try
+            {
+                Monitor.Wait(_gate);
+            }
+            finally
+            {
+                _waiters--;
+            }
+        }
+    }
+
+    /// <summary>Loop thread: calls the handler unless <paramref name="direction"/> is no longer
+    /// wanted (or the registration ended). Returns whether it was called.</summary>
+    private bool Dispatch(SocketEvents direction, SocketEvents events)
+    {
+        lock (_gate)
+        {
+            if (!_active || (_events & direction) == 0 || _socket.IsDisposed)
+            {
+                return false;
+            }
+
+            _handlerThread = Thread.CurrentThread;
+        }
+
+        _dispatching = true;
+        try
+        {
+            _handler.HandleEvents(_socket, events);
+        }
+        finally
+        {
+            _dispatching = false;
+            lock (_gate)
+            {
+                _handlerThread = null;
+                if (_waiters > 0)
+                {
+                    Monitor.PulseAll(_gate);
+                }
+            }
+        }
+
+        return true;
     }
 
     /// <summary>Arms the first waits, on the loop.</summary>
@@ -141,48 +215,28 @@ public sealed class ReactorRegistration : IDisposable
         {
             var ready = (SocketEvents)op.BytesTransferred;
             side.LevelNext = false; // re-armed for the next report: the demultiplexer's edge or level decides
-            lock (_dispatchLock)
+            if (!Dispatch(side.Direction, ready & (side.Direction | SocketEvents.HangUp | SocketEvents.Error)))
             {
-                if (_active && (_events & side.Direction) != 0 && !_socket.IsDisposed)
-                {
-                    _dispatching = true;
-                    try
-                    {
-                        _handler.HandleEvents(_socket, ready & (side.Direction | SocketEvents.HangUp | SocketEvents.Error));
-                    }
-                    finally
-                    {
-                        _dispatching = false;
-                    }
-                }
-                else
-                {
-                    side.LevelNext = true; // unwanted now: a later re-add must look at once
-                }
+                side.LevelNext = true; // unwanted now: a later re-add must look at once
             }
         }
         else
         {
             // Aborted (cancelled, closed) or failed to wait at all: a re-add looks at once.
             side.LevelNext = true;
+            if (_socket.Engine.IsDisposed)
+            {
+                // The engine's shutdown closed the socket under its registration (the socket
+                // object itself is not disposed): as a close does, this ends the registration.
+                // Re-arming would be refused at once, aborted again, and recurse without end.
+                OnSocketClosing();
+                return;
+            }
+
             if (error != SocketError.OperationAborted)
             {
                 side.Failed = true; // a wait the OS refuses would be refused again: stop, say Error once
-                lock (_dispatchLock)
-                {
-                    if (_active && !_socket.IsDisposed)
-                    {
-                        _dispatching = true;
-                        try
-                        {
-                            _handler.HandleEvents(_socket, side.Direction | SocketEvents.Error);
-                        }
-                        finally
-                        {
-                            _dispatching = false;
-                        }
-                    }
-                }
+                Dispatch(SocketEvents.Readable | SocketEvents.Writable, side.Direction | SocketEvents.Error);
             }
         }
 
@@ -215,7 +269,7 @@ public sealed class ReactorRegistration : IDisposable
         public void Reconcile()
         {
             ReactorRegistration o = _owner;
-            bool wanted = o._active && !o._socket.IsDisposed && !Failed && (o._events & Direction) != 0;
+            bool wanted = o._active && !o._socket.IsDisposed && !o._socket.Engine.IsDisposed && !Failed && (o._events & Direction) != 0;
             if (wanted && !Armed)
             {
                 Arm();

@@ -119,7 +119,10 @@ internal sealed unsafe partial class IoUringEngine
         // ring thread sets _terminated before its last drain; one of the two sees the other.
         if (_terminated)
         {
-            AbortStragglers();
+            // Not here: a start posts under its direction's gate, and finishing operations runs
+            // their continuations (any socket's, inline ones included) and releases them, which
+            // may wait for other threads; user code must never run under an engine lock.
+            ThreadPool.UnsafeQueueUserWorkItem(static engine => engine.AbortStragglers(), this, preferLocal: false);
             return;
         }
 

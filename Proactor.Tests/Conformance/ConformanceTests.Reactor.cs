@@ -339,6 +339,121 @@ public abstract partial class ConformanceTests
         }
     }
 
+    /// <summary>
+    /// Disposing the engine closes its sockets without disposing the socket objects: an armed wait
+    /// of a live registration then ends aborted. Re-arming it was refused at once, aborted again,
+    /// and so on: the loop overflowed its stack while shutting down and took the process with it.
+    /// </summary>
+    [Test]
+    public async Task Disposing_the_engine_ends_a_live_registration_without_calling_its_handler()
+    {
+        ProactorEngine engine = CreateSecondEngine();
+        var (client, server) = await Net.ConnectedPairAsync(engine);
+        try
+        {
+            RequireReadiness(server);
+            var handler = new RecordingHandler();
+            ReactorRegistration registration = server.RegisterHandler(handler, SocketEvents.Readable | SocketEvents.Writable);
+            await UntilAsync(() => handler.Count > 0, "the handler heard the socket is writable");
+            registration.ChangeEvents(SocketEvents.Readable); // armed, nothing to read
+            int calls = handler.Count;
+
+            Task disposing = Task.Run(engine.Dispose);
+            Assert.That(await Task.WhenAny(disposing, Task.Delay(Net.StepTimeout)), Is.SameAs(disposing), "the engine's Dispose did not return");
+            await disposing;
+            await UntilAsync(() => !registration.IsActive, "the registration ended with the engine");
+            Assert.That(handler.Count, Is.EqualTo(calls), "the handler was called for the engine's own shutdown");
+            Assert.That(() => registration.ChangeEvents(SocketEvents.Writable), Throws.TypeOf<ObjectDisposedException>());
+            registration.Dispose();
+        }
+        finally
+        {
+            engine.Dispose();
+            client.Dispose();
+            server.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// Two loops whose handlers each close a socket of the other loop at the same moment (a relay
+    /// with its two legs on different engines, both seeing a hang-up): each close waited for the
+    /// other handler to return, under the lock that handler ran in, and both loops stopped for
+    /// good. Both handlers must return, both registrations end, and both engines serve on.
+    /// </summary>
+    [Test]
+    public async Task Handlers_on_two_loops_that_close_each_others_sockets_at_once_both_return()
+    {
+        ProactorEngine first = CreateSecondEngine();
+        ProactorEngine second = CreateSecondEngine();
+        var (client1, server1) = await Net.ConnectedPairAsync(first);
+        var (client2, server2) = await Net.ConnectedPairAsync(second);
+        bool maybeStuck = false;
+        try
+        {
+            RequireReadiness(server1);
+            using var both = new Barrier(2);
+            int returned = 0, met = 0, started = 0;
+            void CloseTheOther(ProactorSocket other)
+            {
+                // Once per socket: a level-triggered source reports the unread byte again.
+                if (other.IsDisposed || Interlocked.Increment(ref started) > 2)
+                {
+                    return;
+                }
+
+                if (both.SignalAndWait(TimeSpan.FromSeconds(10)))
+                {
+                    Interlocked.Increment(ref met);
+                }
+
+                other.Dispose();
+                Interlocked.Increment(ref returned);
+            }
+
+            var handler1 = new RecordingHandler((_, _) => CloseTheOther(server2));
+            var handler2 = new RecordingHandler((_, _) => CloseTheOther(server1));
+            ReactorRegistration registration1 = server1.RegisterHandler(handler1, SocketEvents.Readable);
+            ReactorRegistration registration2 = server2.RegisterHandler(handler2, SocketEvents.Readable);
+            await client1.SendAsync(new byte[1]).Timeout();
+            await client2.SendAsync(new byte[1]).Timeout();
+
+            maybeStuck = true;
+            await UntilAsync(() => Volatile.Read(ref returned) == 2, "both handlers returned (the two loops waited for each other)");
+            maybeStuck = false;
+            Assert.Multiple(() =>
+            {
+                Assert.That(met, Is.EqualTo(2), "the two handlers did not run at the same time, so the race was not run");
+                Assert.That((registration1.IsActive, registration2.IsActive), Is.EqualTo((false, false)));
+                Assert.That((server1.IsDisposed, server2.IsDisposed), Is.EqualTo((true, true)));
+            });
+
+            foreach (ProactorEngine engine in new[] { first, second })
+            {
+                var (a, b) = await Net.ConnectedPairAsync(engine);
+                using (a)
+                using (b)
+                {
+                    await Net.SendAllAsync(a, new byte[] { 5, 6 });
+                    byte[] got = new byte[2];
+                    await Net.ReceiveExactlyAsync(b, got);
+                    Assert.That(got, Is.EqualTo(new byte[] { 5, 6 }), $"{engine.Name} serves on");
+                }
+            }
+
+        }
+        finally
+        {
+            // Both loops stuck for good: leave them (closing would wait too).
+            if (!maybeStuck)
+            {
+                foreach (IDisposable d in new IDisposable[] { client1, client2, server1, server2, first, second })
+                {
+                    d.Dispose();
+                }
+            }
+        }
+    }
+
     [Test]
     public async Task Cancelling_a_wait_completes_it_cancelled_and_the_socket_waits_again()
     {
