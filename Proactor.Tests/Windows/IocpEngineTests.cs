@@ -451,7 +451,10 @@ public sealed class IocpEngineTests
         byte[] buffer = new byte[16];
         queue.SubmitReceive(server, buffer, "held", cts.Token);
         Volatile.Write(ref armed, 1);
-        await client.SendAsync(new byte[] { 7 }).Timeout();
+
+        // Not awaited yet: without skip-on-success the send's own packet may queue behind the
+        // receive's, which the hook holds until the canceller runs.
+        Task<int> sending = client.SendAsync(new byte[] { 7 }).AsTask();
         Assert.That(await WaitOffThisThreadAsync(holding), Is.True, "the receive's packet was not delivered");
 
         var canceller = new Thread(() =>
@@ -467,6 +470,7 @@ public sealed class IocpEngineTests
         Assert.That(await Task.Run(() => canceller.Join(TimeSpan.FromSeconds(10))), Is.True,
             "the cancel never returned: the completion thread, holding the direction's lock, waited for the cancel callback");
 
+        Assert.That(await sending.Timeout(), Is.EqualTo(1));
         Completion completion = await queue.Reader.ReadAsync().AsTask().Timeout();
         Assert.That((completion.UserToken, completion.Error, completion.BytesTransferred, buffer[0]), Is.EqualTo(("held", SocketError.Success, 1, (byte)7)),
             "the data was being delivered when the cancel came: it wins");
