@@ -124,13 +124,18 @@ internal sealed partial class ChaosRun
 
         // Dispose the engine while the threads keep submitting, cancelling and closing.
         EnterPhase("engine dispose");
+        await RegisterSurvivorsAsync();
         _stop = false;
         Task burst = RunWorkersAsync(TimeSpan.FromMilliseconds(150), burst: 1);
         await Task.Delay(50);
         Task dispose = Task.Run(() =>
         {
+            _engineDisposeStarted = true;
             _engine.Dispose();
             _engineDisposeReturned = true;
+
+            // At once: the burst goes on closing sockets, which ends their registrations too.
+            CheckRegistrationsEnded();
         });
         if (await Task.WhenAny(dispose, Task.Delay(HangBound)) != dispose)
         {
