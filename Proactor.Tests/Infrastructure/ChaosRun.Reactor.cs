@@ -23,7 +23,9 @@ namespace Proactor.Tests.Infrastructure;
 /// <item>no call for a direction starts after a <see cref="ReactorRegistration.ChangeEvents"/> that
 ///   removed it returned (a call already running may finish: the check is at the call's start);</item>
 /// <item>no call starts after the socket's close returned, nor after the engine's Dispose returned;</item>
-/// <item>a wait completes once, with its own direction (HangUp and Error may come with it), or with a documented error.</item>
+/// <item>a wait completes once, with its own direction (HangUp and Error may come with it), or with a documented error;</item>
+/// <item>once the engine's Dispose returned, a registration it was watching for (armed, not
+///   disposed, its socket not closed by the run) is no longer active.</item>
 /// </list>
 /// Every "returned" is recorded after the call returns, so a record can only be late: a late
 /// record misses a violation, it never invents one.
@@ -42,8 +44,9 @@ internal sealed partial class ChaosRun
 
     /// <summary>
     /// <see cref="SocketEvents.Error"/> and <see cref="SocketEvents.HangUp"/> are documented as
-    /// "always reported with the direction it was waited for", but while Linux takes a reset
-    /// connection down a lockless poll can see POLLERR (or POLLERR|POLLHUP) without POLLIN/POLLOUT,
+    /// "always reported with the direction it was waited for", but a poll result with POLLERR (or
+    /// POLLERR|POLLHUP) and neither POLLIN nor POLLOUT (presumably a reset connection seen half torn
+    /// down by a lockless poll: the socket was being closed each time),
     /// and ReadinessIo.FromPollEvents and ReactorRegistration.OnWaitFinished pass that on as is: a
     /// handler is called with "Error" or "HangUp, Error" alone, a wait completes with "Error" (seen
     /// on poll). Off until the engine keeps the promise (reported to the lead), so the run passes;
@@ -70,6 +73,7 @@ internal sealed partial class ChaosRun
     private readonly ConcurrentBag<Watch> _everyWatch = new();
     private readonly ConcurrentDictionary<ProactorSocket, byte> _closeClaimed = new();
     private readonly ConcurrentDictionary<ProactorSocket, byte> _closeReturned = new();
+    private volatile bool _survivorsStarted;
     private volatile bool _engineDisposeStarted;
     private volatile bool _engineDisposeReturned;
     private int _stillActive = -1;
@@ -142,6 +146,7 @@ internal sealed partial class ChaosRun
             return;
         }
 
+        _survivorsStarted = true;
         ProactorSocket[] sides;
         lock (_lock)
         {
@@ -209,6 +214,7 @@ internal sealed partial class ChaosRun
         {
             watch.Registration = socket.RegisterHandler(watch, events);
             watch.BeforeEngineDispose = !_engineDisposeStarted;
+            watch.DuringChaos = !_survivorsStarted;
             _everyWatch.Add(watch);
         }
         catch (InvalidOperationException) when (!ReportStaleRegistrationAfterEngineDispose && _engine.IsDisposed)
@@ -414,7 +420,8 @@ internal sealed partial class ChaosRun
     /// <summary>
     /// After the engine's Dispose returned: its disposal ended every registration it was watching
     /// for (their waits were aborted). Checked only where that surely held: registered before the
-    /// disposal began, called at least once (so the loop had armed it), never told of an Error (a
+    /// disposal began, and armed by the loop (called at least once, or registered during the chaos,
+    /// long before: the loop arms a registration on its next turn), never told of an Error (a
     /// failed wait stops its direction for good) and not disposed by the run. A registration made
     /// while the engine shut down may never reach the loop: it is counted, not judged.
     /// </summary>
@@ -429,7 +436,7 @@ internal sealed partial class ChaosRun
             }
 
             stillActive++;
-            if (w.BeforeEngineDispose && w.Calls > 0 && !w.SawError && !w.Disposed)
+            if (w.BeforeEngineDispose && (w.Calls > 0 || w.DuringChaos) && !w.SawError && !w.Disposed)
             {
                 Violate($"{w} (events {w.Registration.Events}, {w.Calls} calls) is still active after the engine's Dispose returned");
             }
@@ -484,6 +491,9 @@ internal sealed partial class ChaosRun
 
         /// <summary>RegisterHandler returned before the engine's Dispose began.</summary>
         public bool BeforeEngineDispose { get; set; }
+
+        /// <summary>Registered during the chaos, seconds before the engine's Dispose.</summary>
+        public bool DuringChaos { get; set; }
 
         public int Calls => Volatile.Read(ref _calls);
 
