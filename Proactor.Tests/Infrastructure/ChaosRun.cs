@@ -15,6 +15,8 @@ namespace Proactor.Tests.Infrastructure;
 /// A randomized race on one engine: several threads submit receives, sends, accepts and connects
 /// (awaited and through a completion queue), cancel tokens, use timeouts, half-close, dispose and
 /// reset sockets, close listeners with a pending accept and finally dispose the engine while all of that goes on.
+/// Where the backend offers readiness they also register Reactor handlers, change and dispose
+/// the registrations and await <see cref="ProactorSocket.WaitAsync"/> (ChaosRun.Reactor.cs).
 /// Each thread draws its actions from its own <see cref="Random"/> seeded from the run's seed.
 /// Threads interleave as the scheduler pleases, so a seed replays the same action sequences, not
 /// the same interleaving; the invariants hold for every interleaving.
@@ -30,11 +32,12 @@ namespace Proactor.Tests.Infrastructure;
 ///   arrive than were ever submitted; nothing arrives after the end of the stream;</item>
 /// <item>only documented outcomes: success, <see cref="SocketException"/>, <see cref="OperationCanceledException"/>,
 ///   <see cref="ObjectDisposedException"/> (at submission);</item>
-/// <item>after the chaos the engine still echoes on a fresh connection; its Dispose returns.</item>
+/// <item>after the chaos the engine still echoes on a fresh connection; its Dispose returns;</item>
+/// <item>the Reactor's handler calls keep the promises of <see cref="ReactorRegistration"/> (listed in ChaosRun.Reactor.cs).</item>
 /// </list>
 /// The hang bound is generous; operations still pending then are listed with the seed.
 /// </remarks>
-internal sealed class ChaosRun
+internal sealed partial class ChaosRun
 {
     private const int Workers = 4;
     private const int MaxInFlight = 256;
@@ -89,6 +92,8 @@ internal sealed class ChaosRun
             }
         }
 
+        ProbeReadiness();
+
         Task reader = Task.Run(DrainQueueAsync);
         var clock = Stopwatch.StartNew();
 
@@ -119,10 +124,19 @@ internal sealed class ChaosRun
 
         // Dispose the engine while the threads keep submitting, cancelling and closing.
         EnterPhase("engine dispose");
+        await RegisterSurvivorsAsync();
         _stop = false;
         Task burst = RunWorkersAsync(TimeSpan.FromMilliseconds(150), burst: 1);
         await Task.Delay(50);
-        Task dispose = Task.Run(_engine.Dispose);
+        Task dispose = Task.Run(() =>
+        {
+            _engineDisposeStarted = true;
+            _engine.Dispose();
+            _engineDisposeReturned = true;
+
+            // At once: the burst goes on closing sockets, which ends their registrations too.
+            CheckRegistrationsEnded();
+        });
         if (await Task.WhenAny(dispose, Task.Delay(HangBound)) != dispose)
         {
             Violate($"engine.Dispose() did not return within {HangBound.TotalSeconds:F0} s");
@@ -152,7 +166,7 @@ internal sealed class ChaosRun
 
         foreach (ProactorSocket s in _everyClientSocket)
         {
-            s.Dispose();
+            Close(s);
         }
 
         lock (_lock)
@@ -171,7 +185,7 @@ internal sealed class ChaosRun
         double seconds = clock.Elapsed.TotalSeconds;
         return $"{_engine.Name}: seed {_seed}: {Submitted} operations in {seconds:F1} s ({Submitted / seconds:F0} operations/s), " +
             $"{Interlocked.Read(ref _refused)} refused at submission, {Interlocked.Read(ref _completed)} completions, " +
-            $"{Interlocked.Read(ref _offEngineThread)} inline continuations off the engine thread, {_violations.Count} violations";
+            $"{Interlocked.Read(ref _offEngineThread)} inline continuations off the engine thread, {ReactorSummary()}, {_violations.Count} violations";
     }
 
     private async Task RunWorkersAsync(TimeSpan duration, int burst)
@@ -230,6 +244,12 @@ internal sealed class ChaosRun
         }
 
         Connection? c = PickConnection(random);
+        if (c is not null && _readiness && random.Next(100) < ReactorPercent)
+        {
+            ActReactor(random, c, crowded);
+            return;
+        }
+
         if (c is null || (roll is >= 65 and < 72 && !crowded))
         {
             if (c is not null && ConnectionCount() >= MaxConnections)
@@ -289,8 +309,8 @@ internal sealed class ChaosRun
             // above 1024) and aborts what was pending there.
             foreach (Connection gone in _connections.Where(c => c.A.IsDisposed || c.B.IsDisposed))
             {
-                gone.A.Dispose();
-                gone.B.Dispose();
+                Close(gone.A);
+                Close(gone.B);
             }
 
             _connections.RemoveAll(c => c.A.IsDisposed || c.B.IsDisposed);
@@ -477,12 +497,15 @@ internal sealed class ChaosRun
                 }
             }
 
-            client.Dispose();
-            _accepted?.Dispose();
+            run.Close(client);
+            if (_accepted is not null)
+            {
+                run.Close(_accepted);
+            }
         }
     }
 
-    private static void CloseSide(Connection c, bool sideA, bool reset)
+    private void CloseSide(Connection c, bool sideA, bool reset)
     {
         ProactorSocket s = sideA ? c.A : c.B;
         if (reset)
@@ -497,7 +520,7 @@ internal sealed class ChaosRun
             }
         }
 
-        s.Dispose();
+        Close(s);
     }
 
     private void CloseAListener(Random random)
