@@ -34,7 +34,7 @@ internal static unsafe class ReadinessIo
             return true;
         }
 
-        SocketEvents ready = FromPollEvents(pfd.REvents);
+        SocketEvents ready = FromPollEvents(pfd.REvents, op.RequestedEvents);
         if (rc == 0 || ready == SocketEvents.None)
         {
             return false;
@@ -60,7 +60,7 @@ internal static unsafe class ReadinessIo
         return (short)mask; // POLLERR and POLLHUP are always reported
     }
 
-    public static SocketEvents FromPollEvents(int revents)
+    public static SocketEvents FromPollEvents(int revents, SocketEvents requested)
     {
         SocketEvents ready = SocketEvents.None;
         if ((revents & Interop.Sys.POLLIN) != 0)
@@ -81,6 +81,14 @@ internal static unsafe class ReadinessIo
         if ((revents & (Interop.Sys.POLLERR | Interop.Sys.POLLNVAL)) != 0)
         {
             ready |= SocketEvents.Error;
+        }
+
+        if ((ready & (SocketEvents.HangUp | SocketEvents.Error)) != 0)
+        {
+            // Poll may say POLLHUP or POLLERR alone (a reset or torn-down connection); the contract
+            // of SocketEvents is that they come with the direction waited for, whose next call
+            // then reports what happened instead of blocking.
+            ready |= requested & (SocketEvents.Readable | SocketEvents.Writable);
         }
 
         return ready;

@@ -189,8 +189,12 @@ public sealed class ReactorRegistration : IDisposable
             return;
         }
 
-        // A closed timer queue means the engine is gone, and its shutdown aborted the waits.
-        _socket.Engine.ScheduleTimer(_reconcileEntry, TimeSpan.Zero);
+        // A closed timer queue means the engine is gone, and its shutdown aborted the waits: the
+        // registration ends as with a close (one made just as the engine went would never hear anything).
+        if (_socket.Engine.ScheduleTimer(_reconcileEntry, TimeSpan.Zero) == TimerScheduleResult.Closed)
+        {
+            OnSocketClosing();
+        }
     }
 
     /// <summary>Loop thread: makes the armed waits match what is wanted.</summary>

@@ -154,12 +154,13 @@ public sealed partial class ProactorSocket
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="events"/> has undefined bits.</exception>
     /// <exception cref="InvalidOperationException">The socket already has a registered handler.</exception>
     /// <exception cref="PlatformNotSupportedException">The backend offers no readiness (see docs/reactor.md).</exception>
-    /// <exception cref="ObjectDisposedException">The socket was disposed.</exception>
+    /// <exception cref="ObjectDisposedException">The socket or its engine was disposed.</exception>
     public ReactorRegistration RegisterHandler(IReactorHandler handler, SocketEvents events)
     {
         ArgumentNullException.ThrowIfNull(handler);
         ValidateEvents(events, nameof(events));
         ThrowIfDisposed();
+        Engine.ThrowIfDisposed(); // its loop is gone: nothing would ever be reported
         ThrowIfNoReadiness();
         var registration = new ReactorRegistration(this, handler, events);
         if (Interlocked.CompareExchange(ref Rare.Reactor, registration, null) is not null)

@@ -247,7 +247,7 @@ internal sealed unsafe partial class IoUringEngine
                     socket.ReceiveMayBeReady = op.Buffer.Length == 0 || (res > 0 && (flags & Interop.Sys.IORING_CQE_F_SOCK_NONEMPTY) != 0);
                     break;
                 case OperationKind.Poll when res >= 0:
-                    op.BytesTransferred = (int)ReadinessIo.FromPollEvents(res);
+                    op.BytesTransferred = (int)ReadinessIo.FromPollEvents(res, op.RequestedEvents);
                     break;
                 case OperationKind.Accept when res >= 0:
                     SetAccepted(op, res);

@@ -365,6 +365,8 @@ public abstract partial class ConformanceTests
             Assert.That(handler.Count, Is.EqualTo(calls), "the handler was called for the engine's own shutdown");
             Assert.That(() => registration.ChangeEvents(SocketEvents.Writable), Throws.TypeOf<ObjectDisposedException>());
             registration.Dispose();
+            Assert.That(() => server.RegisterHandler(handler, SocketEvents.Readable), Throws.TypeOf<ObjectDisposedException>(),
+                "a registration on a socket of a disposed engine would never hear anything");
         }
         finally
         {

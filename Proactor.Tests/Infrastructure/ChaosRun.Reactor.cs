@@ -42,28 +42,6 @@ internal sealed partial class ChaosRun
     /// <summary>One in this many handler calls closes its own socket from the loop thread.</summary>
     private const int HandlerClosesOneIn = 64;
 
-    /// <summary>
-    /// <see cref="SocketEvents.Error"/> and <see cref="SocketEvents.HangUp"/> are documented as
-    /// "always reported with the direction it was waited for", but a poll result with POLLERR (or
-    /// POLLERR|POLLHUP) and neither POLLIN nor POLLOUT (presumably a reset connection seen half torn
-    /// down by a lockless poll: the socket was being closed each time),
-    /// and ReadinessIo.FromPollEvents and ReactorRegistration.OnWaitFinished pass that on as is: a
-    /// handler is called with "Error" or "HangUp, Error" alone, a wait completes with "Error" (seen
-    /// on poll). Off until the engine keeps the promise (reported to the lead), so the run passes;
-    /// turn it on to see it.
-    /// </summary>
-    private const bool RequireDirectionInEveryCall = false;
-
-    /// <summary>
-    /// After the engine's disposal ended a registration (as a close does), its Dispose returns
-    /// early without freeing the socket (ReactorRegistration.Dispose skips OnReactorDeregistered
-    /// when the registration was no longer active), and RegisterHandler does not ask whether the
-    /// engine is disposed: a new registration on that socket then throws InvalidOperationException
-    /// ("dispose that registration first") where an ObjectDisposedException is due. Off until the
-    /// engine is fixed (reported to the lead): that refusal, after the engine's disposal, is let pass.
-    /// </summary>
-    private const bool ReportStaleRegistrationAfterEngineDispose = false;
-
     private const SocketEvents Directions = SocketEvents.Readable | SocketEvents.Writable;
 
     // A handler never takes _lock: PickConnection closes sockets under it, and a close waits for
@@ -217,11 +195,6 @@ internal sealed partial class ChaosRun
             watch.DuringChaos = !_survivorsStarted;
             _everyWatch.Add(watch);
         }
-        catch (InvalidOperationException) when (!ReportStaleRegistrationAfterEngineDispose && _engine.IsDisposed)
-        {
-            Forget(watch);
-            return null;
-        }
         catch
         {
             Forget(watch);
@@ -331,7 +304,7 @@ internal sealed partial class ChaosRun
         try
         {
             SocketEvents ready = awaiter.GetResult();
-            if ((RequireDirectionInEveryCall && (ready & wanted) == 0) || (ready & ~(wanted | SocketEvents.HangUp | SocketEvents.Error)) != 0)
+            if ((ready & wanted) == 0 || (ready & ~(wanted | SocketEvents.HangUp | SocketEvents.Error)) != 0)
             {
                 Violate($"{op} completed with {ready} ({SocketState(socket)})");
             }
@@ -387,7 +360,7 @@ internal sealed partial class ChaosRun
         {
             Violate($"{watch} was called with {events}: the directions arrive in separate calls");
         }
-        else if (RequireDirectionInEveryCall && (events & Directions) == 0)
+        else if ((events & Directions) == 0)
         {
             Violate($"{watch} (events {watch.Allowed}) was called with {events}, which names no direction ({SocketState(socket)})");
         }
