@@ -205,6 +205,14 @@ public sealed class ReactorRegistration : IDisposable
             return; // the dispatch reconciles when the handler returns
         }
 
+        if (_socket.Engine.IsDisposed && !_read.Armed && !_write.Armed)
+        {
+            // The engine went while nothing was armed (a wait had just finished and was being
+            // dispatched): no aborted wait will come to end the registration, so end it here.
+            OnSocketClosing();
+            return;
+        }
+
         _read.Reconcile();
         _write.Reconcile();
     }
