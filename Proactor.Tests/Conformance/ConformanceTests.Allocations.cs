@@ -89,12 +89,12 @@ public abstract partial class ConformanceTests
                 }
             }
 
-            await RoundTripsAsync(2000).Timeout(); // warm up: tiered JIT, pools, caches
+            await RoundTripsAsync(RoundTripsAreSlow ? 600 : 2000).Timeout(); // warm up: tiered JIT, pools, caches
 
             // The best of three measurements: the count is process-wide, and on a busy machine the
             // thread pool may inject threads (their objects count too) in any one of them. An
             // allocation per operation shows in every measurement (24 B or more per operation).
-            const int RoundTrips = 5000;
+            int RoundTrips = RoundTripsAreSlow ? 1500 : 5000;
             long allocated = long.MaxValue;
             long pendingOfBest = 0;
             double perRoundTrip = double.MaxValue;
@@ -193,8 +193,8 @@ public abstract partial class ConformanceTests
                 }
             }
 
-            await BatchesAsync(200).Timeout();
-            const int Batches = 500;
+            await BatchesAsync(RoundTripsAreSlow ? 60 : 200).Timeout();
+            int Batches = RoundTripsAreSlow ? 150 : 500;
 
             // The best of three, as in the round-trip test: background allocations of a busy
             // process land in one measurement, a per-operation allocation in all of them.
