@@ -57,8 +57,8 @@ for round in $(seq "$rounds"); do
 done
 
 echo
-printf '%-24s %-26s %-26s %s\n' server "µs per round trip" "round trips/s" "CPU ×$(echo "${1%%=*}")"
 first=${1%%=*}
+printf '%-24s %-26s %-26s %s\n' server "µs per round trip" "round trips/s" "CPU ×$first"
 for spec in "$@"; do
     name=${spec%%=*}
     awk -v name="$name" -v first="$first" '
