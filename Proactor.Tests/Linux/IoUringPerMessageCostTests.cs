@@ -204,6 +204,7 @@ public sealed class IoUringPerMessageCostTests
     {
         using IoUringEngine engine = CreateEngine(CompletionDispatch.ThreadPool);
         engine.ShortReceiveEmpties = shortReceiveEmpties;
+        engine.SingleShotZeroByteReceive = false; // the wait as a poll, the receive after it a recv(2)
         (Socket client, ProactorSocket server) = await PairAsync(engine);
         using (client)
         using (server)
@@ -248,6 +249,58 @@ public sealed class IoUringPerMessageCostTests
         }
     }
 
+    [TestCase(true)]
+    [TestCase(false)]
+    public async Task With_pool_dispatch_the_zero_byte_wait_brings_the_data_and_the_receive_after_it_makes_no_syscall(bool singleShot)
+    {
+        using IoUringEngine engine = CreateEngine(CompletionDispatch.ThreadPool, needsMultishot: true);
+        engine.SingleShotZeroByteReceive = singleShot;
+        (Socket client, ProactorSocket server) = await PairAsync(engine);
+        using (client)
+        using (server)
+        {
+            Task echo = Task.Run(() => EchoAsync(server));
+            byte[] pong = new byte[64];
+            void RoundTrips(int count)
+            {
+                for (int i = 0; i < count; i++)
+                {
+                    byte[] ping = Net.Pattern(64, seed: i);
+                    client.Send(ping);
+                    ReceiveExactly(client, pong);
+                    Assert.That(pong, Is.EqualTo(ping), $"round trip {i}");
+                }
+            }
+
+            await Task.Run(() => RoundTrips(20)).Timeout(); // warm-up
+            const int Count = 300;
+            long tries = engine.DirectTries;
+            long finished = engine.DirectCompletions;
+            long sqes = engine.SqesSubmitted;
+            long wakes = engine.WakeWrites;
+            await Task.Run(() => RoundTrips(Count)).Timeout();
+            double triesPerRoundTrip = (double)(engine.DirectTries - tries) / Count;
+            double failedPerRoundTrip = (double)((engine.DirectTries - tries) - (engine.DirectCompletions - finished)) / Count;
+            // Each eventfd wake re-arms the ring thread's read of it: one SQE that is not the wait's.
+            double sqesPerRoundTrip = (double)((engine.SqesSubmitted - sqes) - (engine.WakeWrites - wakes)) / Count;
+            TestContext.Out.WriteLine($"single-shot {singleShot}: {triesPerRoundTrip:0.00} direct tries, {failedPerRoundTrip:0.00} failed, {sqesPerRoundTrip:0.00} SQEs per round trip besides the wake-up's");
+            Assert.Multiple(() =>
+            {
+                Assert.That(Ring(server).SingleShotArming, Is.EqualTo(singleShot));
+                // The send is one send(2) either way; with the single-shot wait the receive takes
+                // what the wait's completion brought, without a recv(2).
+                Assert.That(triesPerRoundTrip, singleShot ? Is.InRange(0.9, 1.1) : Is.InRange(1.9, 2.1));
+                Assert.That(failedPerRoundTrip, Is.LessThan(0.1), "no syscall that fails per round trip");
+                // One SQE for the wait either way (a receive or a poll), armed anew per message: an
+                // armed multishot receive would need none, and wake the ring thread per arrival.
+                Assert.That(sqesPerRoundTrip, Is.InRange(0.9, 1.2));
+            });
+
+            client.Shutdown(SocketShutdown.Send);
+            await echo.Timeout();
+        }
+    }
+
     [Test]
     public async Task A_receive_that_fills_its_buffer_keeps_the_next_one_tried_at_once()
     {
@@ -272,11 +325,14 @@ public sealed class IoUringPerMessageCostTests
         }
     }
 
-    [TestCase(CompletionDispatch.Inline, true)]
-    [TestCase(CompletionDispatch.ThreadPool, false)]
-    public async Task A_zero_byte_wait_enters_multishot_mode_with_inline_dispatch_only(CompletionDispatch dispatch, bool entersMultishot)
+    [TestCase(CompletionDispatch.Inline, true, false)]
+    [TestCase(CompletionDispatch.ThreadPool, true, true)]
+    [TestCase(CompletionDispatch.ThreadPool, false, false)]
+    public async Task A_zero_byte_wait_receives_into_a_ring_buffer_multishot_inline_and_single_shot_on_the_pool(
+        CompletionDispatch dispatch, bool singleShotOnPool, bool singleShot)
     {
         using IoUringEngine engine = CreateEngine(dispatch, needsMultishot: true);
+        engine.SingleShotZeroByteReceive = singleShotOnPool;
         (Socket client, ProactorSocket server) = await PairAsync(engine);
         using (client)
         using (server)
@@ -284,7 +340,9 @@ public sealed class IoUringPerMessageCostTests
             ValueTask<int> wait = server.ReceiveAsync(Memory<byte>.Empty);
             client.Send(new byte[] { 3, 1, 4 });
             Assert.That(await wait.Timeout(), Is.Zero);
-            Assert.That(Ring(server).ReceiveMultishot, Is.EqualTo(entersMultishot));
+            bool throughRingBuffer = dispatch == CompletionDispatch.Inline || singleShotOnPool;
+            Assert.That(Ring(server).ReceiveMultishot, Is.EqualTo(throughRingBuffer), "the socket's receives go through ring buffers");
+            Assert.That(Ring(server).SingleShotArming, Is.EqualTo(singleShot), "armed only while a receive waits");
 
             // Either way the bytes are the next receive's, whole and once.
             byte[] got = new byte[8];
