@@ -150,6 +150,11 @@ internal abstract partial class EngineSocket
         return false;
     }
 
+    /// <summary>Bytes the backend has taken from the kernel ahead of the receives that will read
+    /// them (io_uring's held data): <see cref="ProactorSocket.Available"/> counts them with what
+    /// the kernel still holds. Any thread.</summary>
+    public virtual int HeldReceiveBytes => 0;
+
     /// <summary>shutdown(2) straight on the descriptor; false when the backend has no such path.
     /// Throws <see cref="SocketException"/> when the OS refuses.</summary>
     public virtual bool TryShutdown(SocketShutdown how) => false;

@@ -5,7 +5,9 @@ namespace Proactor;
 
 public sealed partial class ProactorSocket
 {
-    /// <summary>The number of bytes received and not yet read (FIONREAD).</summary>
+    /// <summary>The number of bytes received and not yet read: what the kernel holds (FIONREAD),
+    /// plus what the engine already took from it for the next receives (io_uring receives into
+    /// its buffer ring ahead of them).</summary>
     /// <exception cref="ObjectDisposedException">The socket was disposed.</exception>
     /// <exception cref="SocketException">The OS refused the query.</exception>
     public int Available
@@ -13,7 +15,11 @@ public sealed partial class ProactorSocket
         get
         {
             ThrowIfDisposed();
-            return OsSocket.Available;
+
+            // Held bytes first: bytes the engine moves out of the kernel between the two reads
+            // are then missed (as if not arrived yet), never counted twice.
+            int held = _engineSocket.HeldReceiveBytes;
+            return held + OsSocket.Available;
         }
     }
 

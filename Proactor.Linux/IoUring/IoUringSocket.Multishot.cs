@@ -74,6 +74,18 @@ internal sealed partial class IoUringSocket
     /// <summary>Held bytes (ring thread: for the take-ahead bound).</summary>
     public int HeldBytes => _heldCount;
 
+    /// <summary>Held bytes, from any thread (for <see cref="ProactorSocket.Available"/>).</summary>
+    public override int HeldReceiveBytes
+    {
+        get
+        {
+            lock (ReceiveSide)
+            {
+                return _heldCount;
+            }
+        }
+    }
+
     /// <summary>A receive the multishot receive can serve: a plain, scatter or peeking receive of a
     /// stream, a zero-byte receive, or a readable wait. Out-of-band data and receives asking for
     /// addresses or control data keep their own SQE.</summary>

@@ -301,6 +301,34 @@ public sealed class IoUringPerMessageCostTests
         }
     }
 
+    [TestCase(true)]
+    [TestCase(false)]
+    public async Task Available_counts_the_bytes_a_zero_byte_wait_took_from_the_kernel(bool singleShot)
+    {
+        using IoUringEngine engine = CreateEngine(CompletionDispatch.ThreadPool, needsMultishot: true);
+        engine.SingleShotZeroByteReceive = singleShot;
+        (Socket client, ProactorSocket server) = await PairAsync(engine);
+        using (client)
+        using (server)
+        {
+            // Started before the data: it goes to the ring (a single-shot receive or a poll).
+            ValueTask<int> wait = server.ReceiveAsync(Memory<byte>.Empty);
+            client.Send(Net.Pattern(5, seed: 9));
+            Assert.That(await wait.Timeout(), Is.Zero);
+            Assert.Multiple(() =>
+            {
+                Assert.That(Ring(server).HeldReceiveBytes, Is.EqualTo(singleShot ? 5 : 0), singleShot
+                    ? "the single-shot wait took the bytes from the kernel"
+                    : "a poll leaves them in the kernel");
+                Assert.That(server.Available, Is.EqualTo(5), "received and not yet read, wherever they are");
+            });
+            byte[] got = new byte[5];
+            Assert.That(await server.ReceiveAsync(got).Timeout(), Is.EqualTo(5));
+            Assert.That(got, Is.EqualTo(Net.Pattern(5, seed: 9)));
+            Assert.That(server.Available, Is.Zero);
+        }
+    }
+
     [Test]
     public async Task A_receive_that_fills_its_buffer_keeps_the_next_one_tried_at_once()
     {
