@@ -47,8 +47,14 @@ internal static unsafe class NonBlockingIo
 
     public static bool TryReceive(Operation op, int fd)
     {
+        LinuxEngineSocket? socket = op.Owner?.EngineSocket as LinuxEngineSocket;
         if (op.IsMessage)
         {
+            if (socket is not null)
+            {
+                socket.Backlog.Left = 0; // it may take bytes the count was of
+            }
+
             return MessageIo.TryReceive(op, fd);
         }
 
@@ -56,6 +62,12 @@ internal static unsafe class NonBlockingIo
         nint n;
         if (span.IsEmpty)
         {
+            if (socket is { Backlog.Left: > 0 })
+            {
+                socket.Backlog.WaitsAnswered++;
+                return Finish(op, 0); // the last receive left bytes in the kernel: ready, no syscall
+            }
+
             // A zero-byte receive waits for readability without a buffer: peek one byte.
             byte probe;
             do
@@ -69,11 +81,28 @@ internal static unsafe class NonBlockingIo
 
         fixed (byte* p = span)
         {
-            do
+            if (socket is { Backlog.IsReporting: true })
             {
-                n = Interop.Sys.Recv(fd, p, (nuint)span.Length, Interop.Sys.MSG_DONTWAIT);
+                do
+                {
+                    n = socket.Backlog.Receive(fd, p, (nuint)span.Length, Interop.Sys.MSG_DONTWAIT);
+                }
+                while (n < 0 && Interop.Errno.Last == Interop.Errno.EINTR);
             }
-            while (n < 0 && Interop.Errno.Last == Interop.Errno.EINTR);
+            else
+            {
+                do
+                {
+                    n = Interop.Sys.Recv(fd, p, (nuint)span.Length, Interop.Sys.MSG_DONTWAIT);
+                }
+                while (n < 0 && Interop.Errno.Last == Interop.Errno.EINTR);
+
+                if (socket is not null && n == span.Length && !socket.Backlog.IsReporting)
+                {
+                    // A full buffer: more may wait, and from now on the receives say so.
+                    socket.Backlog.StartReporting(fd, socket.AddressFamily, socket.SocketType);
+                }
+            }
         }
 
         return Finish(op, n);

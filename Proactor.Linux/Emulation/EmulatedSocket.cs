@@ -257,8 +257,11 @@ internal sealed class EmulatedSocket<TDemux> : LinuxEngineSocket where TDemux : 
 
     public override string? ReadinessUnsupportedReason => null;
 
-    public override bool TryReceive(Span<byte> buffer, out int received, out SocketError error) =>
-        ReadinessIo.TryReceive(Handle, buffer, out received, out error);
+    public override bool TryReceive(Span<byte> buffer, out int received, out SocketError error)
+    {
+        Backlog.Left = 0; // a reactor's receive takes bytes without counting what it leaves
+        return ReadinessIo.TryReceive(Handle, buffer, out received, out error);
+    }
 
     public override bool TrySend(ReadOnlySpan<byte> buffer, out int sent, out SocketError error) =>
         ReadinessIo.TrySend(Handle, buffer, out sent, out error);

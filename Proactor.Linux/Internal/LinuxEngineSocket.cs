@@ -24,6 +24,12 @@ internal abstract class LinuxEngineSocket : EngineSocket
     {
     }
 
+    /// <summary>What the kernel still held after this socket's last receive that was tried
+    /// directly (<see cref="NonBlockingIo"/>). Read and written only by receive tries, which each
+    /// engine serializes per direction (the emulated engines under the receive queue's lock,
+    /// io_uring under the receive side's gate).</summary>
+    internal ReceiveBacklog Backlog;
+
     public override EndPoint? GetLocalEndPoint() => LinuxEndPoints.Get(Handle, AddressFamily, peer: false);
 
     public override EndPoint? GetRemoteEndPoint() => LinuxEndPoints.Get(Handle, AddressFamily, peer: true);

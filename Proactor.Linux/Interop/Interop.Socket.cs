@@ -20,6 +20,7 @@ internal static unsafe partial class Interop
         internal const int SO_KEEPALIVE = 9;
         internal const int IPPROTO_TCP = 6;
         internal const int TCP_NODELAY = 1;
+        internal const int TCP_INQ = 36; // also the control message's type, TCP_CM_INQ
 
         [LibraryImport(Libraries.Libc, EntryPoint = "recv", SetLastError = true)]
         internal static partial nint Recv(int sockfd, byte* buf, nuint len, int flags);

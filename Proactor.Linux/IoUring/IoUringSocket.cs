@@ -148,7 +148,7 @@ internal sealed partial class IoUringSocket : LinuxEngineSocket
                     if (finished)
                     {
                         if (op.Kind == OperationKind.Receive && IsStream && !op.IsMessage && op.Error == SocketError.Success &&
-                            op.BytesTransferred < op.Buffer.Length && _engine.ShortReceiveEmpties)
+                            op.BytesTransferred < op.Buffer.Length && _engine.ShortReceiveEmpties && Backlog.Left == 0)
                         {
                             // Fewer bytes than asked for: the socket was very likely emptied. A
                             // request-response peer answers only after our reply, so the next
@@ -164,6 +164,11 @@ internal sealed partial class IoUringSocket : LinuxEngineSocket
                     {
                         ReceiveMayBeReady = false; // it would block: until the ring sees more data, go there at once
                     }
+                }
+
+                if (op.Kind == OperationKind.Receive)
+                {
+                    Backlog.Left = 0; // the ring takes bytes without counting what it leaves
                 }
 
                 // Here, not on the ring thread: a buffer whose Pin throws fails this start, and
@@ -322,9 +327,12 @@ internal sealed partial class IoUringSocket : LinuxEngineSocket
 
     public override string? ReadinessUnsupportedReason => null;
 
-    public override bool TryReceive(Span<byte> buffer, out int received, out SocketError error) =>
-        (_receiveMultishot && TryReceiveHeld(buffer, out received, out error)) ||
-        ReadinessIo.TryReceive(Handle, buffer, out received, out error);
+    public override bool TryReceive(Span<byte> buffer, out int received, out SocketError error)
+    {
+        Backlog.Left = 0; // a reactor's receive takes bytes without counting what it leaves
+        return (_receiveMultishot && TryReceiveHeld(buffer, out received, out error)) ||
+            ReadinessIo.TryReceive(Handle, buffer, out received, out error);
+    }
 
     public override bool TrySend(ReadOnlySpan<byte> buffer, out int sent, out SocketError error) =>
         ReadinessIo.TrySend(Handle, buffer, out sent, out error);
