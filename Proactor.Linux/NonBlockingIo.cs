@@ -52,7 +52,7 @@ internal static unsafe class NonBlockingIo
         {
             if (socket is not null)
             {
-                socket.Backlog.Left = 0; // it may take bytes the count was of
+                socket.Backlog.Forget(); // it may take bytes the count was of
             }
 
             return MessageIo.TryReceive(op, fd);

@@ -259,7 +259,7 @@ internal sealed class EmulatedSocket<TDemux> : LinuxEngineSocket where TDemux : 
 
     public override bool TryReceive(Span<byte> buffer, out int received, out SocketError error)
     {
-        Backlog.Left = 0; // a reactor's receive takes bytes without counting what it leaves
+        Backlog.Forget(); // a reactor's receive takes bytes without counting what it leaves
         return ReadinessIo.TryReceive(Handle, buffer, out received, out error);
     }
 

@@ -1,3 +1,4 @@
+using System;
 using System.Net.Sockets;
 using System.Runtime.Versioning;
 
@@ -22,43 +23,51 @@ namespace Proactor.Linux;
 [SupportedOSPlatform("linux")]
 internal struct ReceiveBacklog
 {
-    private const sbyte NotAsked = 0;
-    private const sbyte Reporting = 1;
-    private const sbyte Unavailable = -1;
-
-    private sbyte _state;
-
-    /// <summary>Bytes the kernel held after the last direct receive; 0 when unknown or none.</summary>
-    public int Left;
+    // 0: not asked yet; -1: not available (not TCP, or the kernel refused); n > 0: reporting,
+    // n - 1 bytes left. One int: every idle connection carries it.
+    private int _value;
 
     /// <summary>Zero-byte receives answered from <see cref="Left"/>, without a syscall (for tests).</summary>
     public int WaitsAnswered;
 
+    /// <summary>Bytes the kernel held after the last direct receive; 0 when unknown or none.</summary>
+    public readonly int Left => _value > 0 ? _value - 1 : 0;
+
     /// <summary>Whether receives ask the kernel for <see cref="Left"/>.</summary>
-    public readonly bool IsReporting => _state == Reporting;
+    public readonly bool IsReporting => _value > 0;
+
+    /// <summary>Some receive took bytes without counting what it left: <see cref="Left"/> is unknown.</summary>
+    public void Forget()
+    {
+        if (_value > 1)
+        {
+            _value = 1;
+        }
+    }
 
     /// <summary>After a direct receive that filled its buffer: asks the kernel to report what is
     /// left from now on (TCP sockets only; once per socket, whatever the answer).</summary>
     public unsafe void StartReporting(int fd, AddressFamily family, SocketType type)
     {
-        if (_state != NotAsked)
+        if (_value != 0)
         {
             return;
         }
 
-        _state = Unavailable;
+        _value = -1;
         if (type == SocketType.Stream && family is AddressFamily.InterNetwork or AddressFamily.InterNetworkV6)
         {
             int on = 1;
             if (Interop.Sys.SetSockOpt(fd, Interop.Sys.IPPROTO_TCP, Interop.Sys.TCP_INQ, &on, sizeof(int)) == 0)
             {
-                _state = Reporting;
+                _value = 1;
             }
         }
     }
 
     /// <summary><c>recv</c> as <c>recvmsg</c> with room for the <c>TCP_CM_INQ</c> control
-    /// message; sets <see cref="Left"/> from it (0 when the call failed or it is missing).</summary>
+    /// message, while <see cref="IsReporting"/>; sets <see cref="Left"/> from it (0 when the call
+    /// failed or the message is missing).</summary>
     public unsafe nint Receive(int fd, byte* buffer, nuint length, int flags)
     {
         // struct cmsghdr { size_t len; int level; int type; } and an int, 8-aligned: 24 bytes.
@@ -66,13 +75,14 @@ internal struct ReceiveBacklog
         Interop.Sys.IoVec iov = new() { Base = buffer, Length = length };
         Interop.Sys.MsgHdr header = new() { Iov = &iov, IovLength = 1, Control = (byte*)control, ControlLength = 3 * sizeof(ulong) };
         nint n = Interop.Sys.RecvMsg(fd, &header, flags);
-        Left = 0;
+        int left = 0;
         if (n > 0 && header.ControlLength >= 20 &&
             ((int*)control)[2] == Interop.Sys.IPPROTO_TCP && ((int*)control)[3] == Interop.Sys.TCP_INQ)
         {
-            Left = ((int*)control)[4];
+            left = Math.Max(0, ((int*)control)[4]);
         }
 
+        _value = 1 + left;
         return n;
     }
 }

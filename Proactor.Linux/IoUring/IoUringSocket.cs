@@ -168,7 +168,7 @@ internal sealed partial class IoUringSocket : LinuxEngineSocket
 
                 if (op.Kind == OperationKind.Receive)
                 {
-                    Backlog.Left = 0; // the ring takes bytes without counting what it leaves
+                    Backlog.Forget(); // the ring takes bytes without counting what it leaves
                 }
 
                 // Here, not on the ring thread: a buffer whose Pin throws fails this start, and
@@ -329,7 +329,7 @@ internal sealed partial class IoUringSocket : LinuxEngineSocket
 
     public override bool TryReceive(Span<byte> buffer, out int received, out SocketError error)
     {
-        Backlog.Left = 0; // a reactor's receive takes bytes without counting what it leaves
+        Backlog.Forget(); // a reactor's receive takes bytes without counting what it leaves
         return (_receiveMultishot && TryReceiveHeld(buffer, out received, out error)) ||
             ReadinessIo.TryReceive(Handle, buffer, out received, out error);
     }
