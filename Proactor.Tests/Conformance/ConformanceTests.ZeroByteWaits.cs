@@ -54,11 +54,7 @@ public abstract partial class ConformanceTests
         using (server)
         {
             // Exactly two buffers: the last receive is full, yet nothing is left.
-            byte[] sent = Net.Pattern(2 * WaitBuffer, seed: 22);
-            await client.SendAsync(sent).Timeout();
-            byte[] received = new byte[sent.Length];
-            await Net.ReceiveExactlyAsync(server, received.AsMemory(0, WaitBuffer));
-            await Net.ReceiveExactlyAsync(server, received.AsMemory(WaitBuffer));
+            var (sent, received) = await SendThenReceiveTwoFullBuffersAsync(client, server, rest: 0, seed: 22);
             Assert.That(received, Is.EqualTo(sent));
 
             await ExpectWaitUntilOneMoreByteAsync(client, server);
@@ -72,11 +68,7 @@ public abstract partial class ConformanceTests
         using (client)
         using (server)
         {
-            byte[] sent = Net.Pattern((2 * WaitBuffer) + 3000, seed: 23);
-            await client.SendAsync(sent).Timeout();
-            byte[] received = new byte[sent.Length];
-            await Net.ReceiveExactlyAsync(server, received.AsMemory(0, WaitBuffer));
-            await Net.ReceiveExactlyAsync(server, received.AsMemory(WaitBuffer, WaitBuffer));
+            var (sent, received) = await SendThenReceiveTwoFullBuffersAsync(client, server, rest: 3000, seed: 23);
 
             // The rest through a receive of another kind (recvmsg with two buffers).
             byte[] first = new byte[1000];
@@ -99,11 +91,7 @@ public abstract partial class ConformanceTests
         using (server)
         {
             RequireReadiness(server);
-            byte[] sent = Net.Pattern((2 * WaitBuffer) + 3000, seed: 24);
-            await client.SendAsync(sent).Timeout();
-            byte[] received = new byte[sent.Length];
-            await Net.ReceiveExactlyAsync(server, received.AsMemory(0, WaitBuffer));
-            await Net.ReceiveExactlyAsync(server, received.AsMemory(WaitBuffer, WaitBuffer));
+            var (sent, received) = await SendThenReceiveTwoFullBuffersAsync(client, server, rest: 3000, seed: 24);
 
             Assert.That(server.TryReceive(received.AsSpan(2 * WaitBuffer), out int n, out SocketError error), Is.True, $"TryReceive: {error}");
             Assert.That(n, Is.EqualTo(3000), "the reactor's receive took what was left");
@@ -111,6 +99,18 @@ public abstract partial class ConformanceTests
 
             await ExpectWaitUntilOneMoreByteAsync(client, server);
         }
+    }
+
+    /// <summary>Sends two wait buffers and <paramref name="rest"/> bytes more, then receives two
+    /// full buffers of them; the rest stays in the kernel.</summary>
+    private static async Task<(byte[] Sent, byte[] Received)> SendThenReceiveTwoFullBuffersAsync(ProactorSocket client, ProactorSocket server, int rest, int seed)
+    {
+        byte[] sent = Net.Pattern((2 * WaitBuffer) + rest, seed);
+        await client.SendAsync(sent).Timeout();
+        byte[] received = new byte[sent.Length];
+        await Net.ReceiveExactlyAsync(server, received.AsMemory(0, WaitBuffer));
+        await Net.ReceiveExactlyAsync(server, received.AsMemory(WaitBuffer, WaitBuffer));
+        return (sent, received);
     }
 
     /// <summary>A zero-byte wait on <paramref name="server"/>, which holds nothing: still waiting after
