@@ -45,6 +45,16 @@ internal struct ReceiveBacklog
         }
     }
 
+    /// <summary>A receive the count did not see (io_uring's, on the ring) says bytes are left
+    /// (<c>IORING_CQE_F_SOCK_NONEMPTY</c>): at least one, while reporting.</summary>
+    public void KnowSomeLeft()
+    {
+        if (_value == 1)
+        {
+            _value = 2;
+        }
+    }
+
     /// <summary>After a direct receive that filled its buffer: asks the kernel to report what is
     /// left from now on (TCP sockets only; once per socket, whatever the answer).</summary>
     public unsafe void StartReporting(int fd, AddressFamily family, SocketType type)

@@ -245,6 +245,18 @@ internal sealed unsafe partial class IoUringEngine
                 case OperationKind.Receive when res >= 0:
                     op.BytesTransferred = op.Buffer.Length == 0 ? 0 : res; // a poll's result is its event mask
                     socket.ReceiveMayBeReady = op.Buffer.Length == 0 || (res > 0 && (flags & Interop.Sys.IORING_CQE_F_SOCK_NONEMPTY) != 0);
+                    if (res > 0 && op.Buffer.Length > 0 && (flags & Interop.Sys.IORING_CQE_F_SOCK_NONEMPTY) != 0)
+                    {
+                        // Bytes are left: a full buffer starts the count (once), so the receives
+                        // that follow, also on this thread, are tried at once while it says so.
+                        if (res == op.Buffer.Length)
+                        {
+                            socket.Backlog.StartReporting(socket.Fd, socket.AddressFamily, socket.SocketType);
+                        }
+
+                        socket.Backlog.KnowSomeLeft();
+                    }
+
                     break;
                 case OperationKind.Poll when res >= 0:
                     op.BytesTransferred = (int)ReadinessIo.FromPollEvents(res, op.RequestedEvents);

@@ -389,6 +389,11 @@ internal sealed unsafe partial class IoUringEngine
     private void SubmitOperation(IoUringOperation op)
     {
         IoUringSocket socket = op.Socket;
+        if (op.Kind == OperationKind.Receive)
+        {
+            socket.Backlog.Forget(); // the ring takes bytes: its CQE says again whether any are left
+        }
+
         op.UserData = AllocateSlot(op);
         socket.InFlight++;
         Interop.IoUringSqe* sqe = GetSqe();

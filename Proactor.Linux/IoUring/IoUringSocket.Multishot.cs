@@ -47,6 +47,7 @@ internal sealed partial class IoUringSocket
     {
         SingleShotArming = singleShot;
         _receiveMultishot = true;
+        Backlog.Forget(); // the multishot receive takes bytes without counting what it leaves
     }
 
     /// <summary>Ring thread: the socket's receive into a ring buffer is armed single-shot, only
@@ -60,6 +61,7 @@ internal sealed partial class IoUringSocket
     {
         _receiveMultishot = false;
         SingleShotArming = false;
+        Backlog.Forget();
     }
 
     /// <summary>Ring thread: an arrival filled a whole ring buffer, so this is a bulk stream: a

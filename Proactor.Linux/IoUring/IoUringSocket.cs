@@ -224,7 +224,7 @@ internal sealed partial class IoUringSocket : LinuxEngineSocket
         op.Kind switch
         {
             OperationKind.Send => !onRingThread || _engine.DirectSendOnRingThread,
-            OperationKind.Receive => !onRingThread && ReceiveMayBeReady && !_receiveMultishot,
+            OperationKind.Receive => !_receiveMultishot && (onRingThread ? Backlog.Left > 0 : ReceiveMayBeReady),
             _ => false,
         };
 

@@ -25,6 +25,7 @@ public sealed class ReceiveBacklogTests
     [TestCase(BackendKind.Poll, CompletionDispatch.ThreadPool)]
     [TestCase(BackendKind.Select, CompletionDispatch.Inline)]
     [TestCase(BackendKind.IoUring, CompletionDispatch.ThreadPool)]
+    [TestCase(BackendKind.IoUring, CompletionDispatch.Inline)]
     public async Task Zero_byte_waits_on_a_stream_are_answered_from_what_the_last_receive_left(BackendKind backend, CompletionDispatch dispatch)
     {
         const int Buffer = 16 * 1024;
