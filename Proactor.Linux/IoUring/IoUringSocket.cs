@@ -215,8 +215,10 @@ internal sealed partial class IoUringSocket : LinuxEngineSocket
     /// (<see cref="IoUringEngine.DirectSendOnRingThread"/>): a small write nearly always fits the
     /// socket buffer, and one send(2) there costs less than an SQE whose CQE the next enter
     /// returns at once (it cannot wait for other work while that CQE is due), a second pass of the
-    /// loop and an asynchronous resumption of the caller. A receive is not: the multishot receive
-    /// or an SQE in the next enter's batch serves it without a syscall that may fail.
+    /// loop and an asynchronous resumption of the caller. A receive only while the kernel said
+    /// bytes are left (<see cref="LinuxEngineSocket.Backlog"/>: a stream), where the try cannot
+    /// fail; otherwise the multishot receive or an SQE in the next enter's batch serves it without
+    /// a syscall that may fail.
     /// </remarks>
     private bool ShouldTryNow(IoUringOperation op, bool onRingThread) =>
         _engine.TryBeforeSubmit &&
