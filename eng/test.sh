@@ -69,6 +69,7 @@ fi
 for log in "$work"/linux.log "$work"/windows.log; do
   [[ -f "$log" ]] || continue
   sed -E 's/\x1b\[[0-9;?]*[A-Za-z]//g' "$log" | awk -v suite="$(basename "$log" .log)" '
+    /!! failed in: / { sub(/^.*!! failed in: /, ""); print "!! " suite ": failed in " $0; next }
     /^failed / { print "!! " suite ": " $0; n = 6; next }
     n > 0 { print "!!   " $0; n-- }'
 done

@@ -53,6 +53,14 @@ public sealed class HangWatchdogAttribute : Attribute, ITestAction
             _current = null;
         }
 
+        if (TestContext.CurrentContext.Result.Outcome.Status == TestStatus.Failed)
+        {
+            // The test platform names a failed test by its method only; a conformance test runs in
+            // a dozen fixtures, so the full name (fixture included) goes into the log too, where
+            // eng/test.sh repeats it above the closing line.
+            TestContext.Progress.WriteLine($"!! failed in: {test.FullName}");
+        }
+
         TraceDescriptors(test);
     }
 
