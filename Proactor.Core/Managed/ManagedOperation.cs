@@ -282,7 +282,8 @@ internal sealed class ManagedOperation : Operation
 
     /// <summary>
     /// Reads the finished call's result into the operation (exactly once per call: the runtime
-    /// recycles its event args then). Returns true when a send must go on with its remainder.
+    /// recycles its event args then). Returns true when the call must be issued again: a send
+    /// goes on with its remainder, a zero-byte receive answered with nothing there waits again.
     /// </summary>
     public bool TakeResult()
     {
@@ -324,7 +325,7 @@ internal sealed class ManagedOperation : Operation
 
                     BytesTransferred = received;
                     ScatterStaged(received);
-                    return false;
+                    return Buffer.Length == 0 && !IsMessage && AnsweredWithNothingThere();
                 case OperationKind.Send:
                     int sent = _transfer.GetAwaiter().GetResult();
                     BytesTransferred += sent;
@@ -361,6 +362,17 @@ internal sealed class ManagedOperation : Operation
             ReleaseStaging();
         }
     }
+
+    /// <summary>
+    /// A zero-byte receive (a wait for data) finished: true when nothing is there to read, no end
+    /// and no error, so it must wait again. On Unix the runtime completes a queued zero-byte
+    /// receive from the readiness event alone, without a syscall, and an event can come after the
+    /// receive ahead of it already took the bytes it announced; every other backend completes a
+    /// wait only when data, the end or an error is there. One <c>poll</c> with no timeout tells.
+    /// Windows completes a zero-byte receive only when data arrives.
+    /// </summary>
+    private bool AnsweredWithNothingThere() =>
+        !OperatingSystem.IsWindows() && !Socket.Socket.Poll(0, SelectMode.SelectRead);
 
     /// <summary>Asks the runtime to end the pending call (its completion still comes, aborted).</summary>
     public void CancelCall() => _cts?.Cancel();
