@@ -391,7 +391,13 @@ internal abstract partial class Operation : IValueTaskSource<int>, IValueTaskSou
         IDisposable? accepted = _accepted as IDisposable;
         _accepted = null;
         accepted?.Dispose(); // accepted but never collected by the caller (engine shutting down)
-        Owner.ReturnOperation(this);
+
+        // An idle object must not keep its last socket alive: shared by an engine's sockets, it
+        // would otherwise keep a closed one (and what it references) reachable from the pool until
+        // the object's next use, which may never come.
+        ProactorSocket owner = Owner;
+        Owner = null!;
+        owner.ReturnOperation(this);
     }
 
     private T GetResultAndRelease<T>(short token, Func<Operation, int, T> project)

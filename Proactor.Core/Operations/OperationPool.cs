@@ -13,8 +13,11 @@ namespace Proactor;
 /// <remarks>
 /// Bounded by the caller's capacity (twice the engine's open sockets: what per-socket caching kept at
 /// most), so a steady state with every socket's operations idle at once still allocates nothing, and
-/// a burst leaves at most that many behind. One lock: a rent or return is two memory writes under it,
-/// far below the syscall each operation makes.
+/// a burst leaves at most that many behind. An object kept here holds no <see cref="ProactorSocket"/>
+/// (<see cref="Operation.Release"/> forgets its owner): a burst of closed connections is not kept
+/// alive with it. (io_uring's operations still know their backend socket, which a late cancel
+/// request of an earlier use reads on the ring thread; it holds no user state.) One lock: a rent
+/// or return is two memory writes under it, far below the syscall each operation makes.
 /// </remarks>
 internal sealed class OperationPool
 {
