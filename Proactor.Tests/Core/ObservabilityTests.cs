@@ -120,26 +120,29 @@ public sealed class ObservabilityTests
             Logger = logger,
         };
         using ProactorEngine engine = EngineFactory.Create(options);
+        bool onLoop;
         var (client, server) = await Net.ConnectedPairAsync(engine);
         using (client)
         using (server)
         {
-            Task blocking = BlockInlineAsync(server);
+            Task<bool> blocking = BlockInlineAsync(server);
             await client.SendAsync(new byte[] { 1 }).Timeout();
-            await blocking.Timeout();
+            onLoop = await blocking.Timeout();
         }
 
         await ReportedAsync(() => logger.Entries.Any(e => e.EventId.Id == 1));
+        Assert.That(onLoop, Is.True, "the handler ran on the loop thread");
         LogEntry entry = logger.Entries.First(e => e.EventId.Id == 1);
         Assert.That(entry.Level, Is.EqualTo(LogLevel.Warning));
         Assert.That(entry.EventId.Name, Is.EqualTo("SlowInlineHandler"));
         Assert.That(entry.Message, Does.Contain(engine.InstanceName).And.Contain("inline continuation"));
         Assert.That(engine.SlowInlineHandlerCount, Is.GreaterThanOrEqualTo(1));
 
-        static async Task BlockInlineAsync(ProactorSocket socket)
+        static async Task<bool> BlockInlineAsync(ProactorSocket socket)
         {
             await socket.ReceiveAsync(new byte[1]);
             Thread.Sleep(30); // on the loop thread: the handler the warning is about
+            return socket.Engine.IsEngineThread;
         }
     }
 
@@ -155,25 +158,28 @@ public sealed class ObservabilityTests
             Warning = m => { lock (warnings) { warnings.Add(m); } },
         };
         using ProactorEngine engine = EngineFactory.Create(options);
+        bool onLoop;
         var (client, server) = await Net.ConnectedPairAsync(engine);
         using (client)
         using (server)
         {
-            Task blocking = BlockInlineAsync(server);
+            Task<bool> blocking = BlockInlineAsync(server);
             await client.SendAsync(new byte[] { 1 }).Timeout();
-            await blocking.Timeout();
+            onLoop = await blocking.Timeout();
         }
 
         await ReportedAsync(() => { lock (warnings) { return warnings.Count > 0; } });
+        Assert.That(onLoop, Is.True, "the handler ran on the loop thread");
         lock (warnings)
         {
             Assert.That(warnings, Has.Some.Contain("inline continuation"));
         }
 
-        static async Task BlockInlineAsync(ProactorSocket socket)
+        static async Task<bool> BlockInlineAsync(ProactorSocket socket)
         {
             await socket.ReceiveAsync(new byte[1]);
             Thread.Sleep(30);
+            return socket.Engine.IsEngineThread;
         }
     }
 
