@@ -137,13 +137,6 @@ public sealed class ObservabilityTests
         Assert.That(entry.EventId.Name, Is.EqualTo("SlowInlineHandler"));
         Assert.That(entry.Message, Does.Contain(engine.InstanceName).And.Contain("inline continuation"));
         Assert.That(engine.SlowInlineHandlerCount, Is.GreaterThanOrEqualTo(1));
-
-        static async Task<bool> BlockInlineAsync(ProactorSocket socket)
-        {
-            await socket.ReceiveAsync(new byte[1]);
-            Thread.Sleep(30); // on the loop thread: the handler the warning is about
-            return socket.Engine.IsEngineThread;
-        }
     }
 
     [Test]
@@ -174,13 +167,15 @@ public sealed class ObservabilityTests
         {
             Assert.That(warnings, Has.Some.Contain("inline continuation"));
         }
+    }
 
-        static async Task<bool> BlockInlineAsync(ProactorSocket socket)
-        {
-            await socket.ReceiveAsync(new byte[1]);
-            Thread.Sleep(30);
-            return socket.Engine.IsEngineThread;
-        }
+    /// <summary>A handler that blocks the loop thread (inline dispatch) for 30 ms once a byte arrives;
+    /// says whether it ran on the engine's thread, as the warning it should cause assumes.</summary>
+    private static async Task<bool> BlockInlineAsync(ProactorSocket socket)
+    {
+        await socket.ReceiveAsync(new byte[1]);
+        Thread.Sleep(30); // on the loop thread: the handler the warning is about
+        return socket.Engine.IsEngineThread;
     }
 
     /// <summary>
