@@ -91,11 +91,15 @@ internal abstract class DifferentialWorld : IDisposable
     {
         try
         {
-            return await step().WaitAsync(StepBound).ConfigureAwait(ConfigureAwaitOptions.ForceYielding);
+            return await step().WaitAsync(StepBound).ConfigureAwait(false);
         }
         catch (Exception e)
         {
             return Describe(e);
+        }
+        finally
+        {
+            await Net.ToThePool();
         }
     }
 

@@ -11,17 +11,25 @@ internal static class Expect
     /// <typeparamref name="T"/> (or derived) it failed with; fails the test otherwise.</summary>
     public static async Task<T> ThrowsAsync<T>(Func<Task> action) where T : Exception
     {
+        Exception? thrown = null;
         try
         {
-            await action().ConfigureAwait(ConfigureAwaitOptions.ForceYielding);
-        }
-        catch (T e)
-        {
-            return e;
+            await action().ConfigureAwait(false);
         }
         catch (Exception e)
         {
-            Assert.Fail($"Expected {typeof(T).Name} but got {e.GetType().Name}: {e.Message}");
+            thrown = e;
+        }
+
+        await Net.ToThePool(); // the asserts below never run on the thread that completed the action
+        if (thrown is T expected)
+        {
+            return expected;
+        }
+
+        if (thrown is not null)
+        {
+            Assert.Fail($"Expected {typeof(T).Name} but got {thrown.GetType().Name}: {thrown.Message}");
         }
 
         Assert.Fail($"Expected {typeof(T).Name} but nothing was thrown.");

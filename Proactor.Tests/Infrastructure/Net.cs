@@ -1,6 +1,7 @@
 using System;
 using System.Net;
 using System.Net.Sockets;
+using System.Runtime.CompilerServices;
 using System.Threading;
 using System.Threading.Tasks;
 using Proactor;
@@ -156,15 +157,40 @@ internal static class Net
     // operation: with inline dispatch that thread is the engine's loop, and a test that then blocks
     // (as NUnit's synchronous asserts do) would stall the very engine it waits for.
 
-    public static async Task<T> Timeout<T>(this ValueTask<T> task) =>
-        await task.AsTask().WaitAsync(StepTimeout).ConfigureAwait(ConfigureAwaitOptions.ForceYielding);
+    public static Task<T> Timeout<T>(this ValueTask<T> task) => task.AsTask().Timeout();
 
-    public static async Task Timeout(this ValueTask task) =>
-        await task.AsTask().WaitAsync(StepTimeout).ConfigureAwait(ConfigureAwaitOptions.ForceYielding);
+    public static Task Timeout(this ValueTask task) => task.AsTask().Timeout();
 
-    public static async Task Timeout(this Task task) =>
-        await task.WaitAsync(StepTimeout).ConfigureAwait(ConfigureAwaitOptions.ForceYielding);
+    public static async Task Timeout(this Task task)
+    {
+        try
+        {
+            await task.WaitAsync(StepTimeout).ConfigureAwait(false);
+        }
+        finally
+        {
+            await ToThePool();
+        }
+    }
 
-    public static async Task<T> Timeout<T>(this Task<T> task) =>
-        await task.WaitAsync(StepTimeout).ConfigureAwait(ConfigureAwaitOptions.ForceYielding);
+    public static async Task<T> Timeout<T>(this Task<T> task)
+    {
+        try
+        {
+            return await task.WaitAsync(StepTimeout).ConfigureAwait(false);
+        }
+        finally
+        {
+            await ToThePool();
+        }
+    }
+
+    /// <summary>
+    /// Awaited, resumes on the thread pool, whichever thread awaits it. <c>ForceYielding</c> on the
+    /// awaited operation itself is not enough: it yields only for a task already complete when
+    /// awaited; one that completes later runs the continuation on the thread that completed it
+    /// (with inline dispatch, the engine's loop thread).
+    /// </summary>
+    public static ConfiguredTaskAwaitable ToThePool() =>
+        Task.CompletedTask.ConfigureAwait(ConfigureAwaitOptions.ForceYielding);
 }
