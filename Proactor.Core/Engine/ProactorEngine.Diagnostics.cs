@@ -93,7 +93,7 @@ public abstract partial class ProactorEngine
             }
             catch (Exception e)
             {
-                Console.Error.WriteLine($"{message} (the EngineOptions.Logger threw {e.GetType().Name}: {e.Message})");
+                WriteStandardError($"{message} (the EngineOptions.Logger threw {e.GetType().Name}: {e.Message})");
             }
 
             if (Options.Warning is null)
@@ -111,12 +111,30 @@ public abstract partial class ProactorEngine
             catch (Exception e)
             {
                 // Warnings are raised on engine threads: a sink that throws must not end one.
-                Console.Error.WriteLine($"{message} (the EngineOptions.Warning callback threw {e.GetType().Name}: {e.Message})");
+                WriteStandardError($"{message} (the EngineOptions.Warning callback threw {e.GetType().Name}: {e.Message})");
             }
         }
         else
         {
-            Console.Error.WriteLine(message);
+            WriteStandardError(message);
+        }
+    }
+
+    /// <summary>
+    /// Writes a line to standard error, the report of last resort, without ever throwing: it runs
+    /// on engine threads, and <see cref="Console.Error"/> itself can fail (its first use duplicates
+    /// descriptor 2, which fails with every descriptor in use; a closed pipe; a writer an
+    /// application installed). A lost line beats a dead loop thread.
+    /// </summary>
+    internal static void WriteStandardError(string line)
+    {
+        try
+        {
+            Console.Error.WriteLine(line);
+        }
+        catch (Exception)
+        {
+            // Nowhere left to report it.
         }
     }
 }

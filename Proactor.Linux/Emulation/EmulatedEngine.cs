@@ -189,7 +189,7 @@ internal sealed class EmulatedEngine<TDemux> : ProactorEngine where TDemux : str
         catch (Exception e)
         {
             // A loop thread never dies quietly: report, then let the process fail.
-            Console.Error.WriteLine($"Proactor: the {Name} loop thread failed: {e}");
+            WriteStandardError($"Proactor: the {Name} loop thread failed: {e}");
             throw;
         }
     }

@@ -88,7 +88,7 @@ internal sealed unsafe partial class IoUringEngine
         catch (Exception e)
         {
             // A loop thread never dies quietly: report, then let the process fail.
-            Console.Error.WriteLine($"Proactor: the {Name} ring thread failed: {e}");
+            WriteStandardError($"Proactor: the {Name} ring thread failed: {e}");
             throw;
         }
     }
@@ -452,7 +452,7 @@ internal sealed unsafe partial class IoUringEngine
         }
         catch (Exception)
         {
-            Console.Error.WriteLine(message);
+            WriteStandardError(message);
         }
     }
 
@@ -523,7 +523,7 @@ internal sealed unsafe partial class IoUringEngine
             }
             catch (Exception e)
             {
-                Console.Error.WriteLine($"Proactor: the Warning callback threw during the {Name} shutdown: {e}");
+                WriteStandardError($"Proactor: the Warning callback threw during the {Name} shutdown: {e}");
             }
 
             for (int i = 0; i < _slotsUsed; i++)

@@ -169,6 +169,52 @@ public sealed class ObservabilityTests
         }
     }
 
+    // Without a logger or a Warning callback, warnings go to standard error, on the loop thread.
+    // Console.Error can throw (every descriptor in use when it first duplicates descriptor 2, a
+    // writer the application installed): the loop must lose the line, not its thread.
+    [Test]
+    public async Task A_standard_error_that_throws_loses_the_warning_and_the_engine_goes_on()
+    {
+        var options = new EngineOptions
+        {
+            Backend = BackendKind.Managed,
+            Dispatch = CompletionDispatch.Inline,
+            InlineHandlerWarningThreshold = TimeSpan.FromMilliseconds(1),
+        };
+        using ProactorEngine engine = EngineFactory.Create(options);
+        var (client, server) = await Net.ConnectedPairAsync(engine);
+        using (client)
+        using (server)
+        {
+            var throwing = new ThrowingWriter();
+            System.IO.TextWriter original = Console.Error;
+            Console.SetError(throwing);
+            try
+            {
+                Task<bool> blocking = BlockInlineAsync(server);
+                await client.SendAsync(new byte[] { 1 }).Timeout();
+                Assert.That(await blocking.Timeout(), Is.True, "the handler ran on the loop thread");
+                await ReportedAsync(() => engine.SlowInlineHandlerCount > 0 && throwing.Attempts > 0);
+            }
+            finally
+            {
+                Console.SetError(original);
+            }
+
+            Assert.That(engine.SlowInlineHandlerCount, Is.GreaterThanOrEqualTo(1));
+            Assert.That(throwing.Attempts, Is.GreaterThanOrEqualTo(1), "the warning went to standard error");
+
+            // The loop thread lives: the engine still moves bytes both ways.
+            await client.SendAsync(new byte[] { 2 }).Timeout();
+            byte[] got = new byte[1];
+            Assert.That(await server.ReceiveAsync(got).Timeout(), Is.EqualTo(1));
+            Assert.That(got[0], Is.EqualTo(2));
+            await server.SendAsync(new byte[] { 3 }).Timeout();
+            Assert.That(await client.ReceiveAsync(got).Timeout(), Is.EqualTo(1));
+            Assert.That(got[0], Is.EqualTo(3));
+        }
+    }
+
     /// <summary>A handler that blocks the loop thread (inline dispatch) for 30 ms once a byte arrives;
     /// says whether it ran on the engine's thread, as the warning it should cause assumes.</summary>
     private static async Task<bool> BlockInlineAsync(ProactorSocket socket)
@@ -189,6 +235,27 @@ public sealed class ObservabilityTests
     {
         await Net.ToThePool();
         SpinWait.SpinUntil(reported, TimeSpan.FromSeconds(10));
+    }
+
+    private sealed class ThrowingWriter : System.IO.TextWriter
+    {
+        private int _attempts;
+
+        public int Attempts => Volatile.Read(ref _attempts);
+
+        public override System.Text.Encoding Encoding => System.Text.Encoding.UTF8;
+
+        public override void Write(char value) => Fail();
+
+        public override void Write(string? value) => Fail();
+
+        public override void WriteLine(string? value) => Fail();
+
+        private void Fail()
+        {
+            Interlocked.Increment(ref _attempts);
+            throw new System.IO.IOException("Too many open files");
+        }
     }
 
     private sealed record LogEntry(LogLevel Level, EventId EventId, string Message);

@@ -62,7 +62,7 @@ internal sealed unsafe partial class IocpEngine
         catch (Exception e)
         {
             // A completion thread never dies quietly: report, then let the process fail.
-            Console.Error.WriteLine($"Proactor: the {Name} completion thread failed: {e}");
+            WriteStandardError($"Proactor: the {Name} completion thread failed: {e}");
             throw;
         }
     }
