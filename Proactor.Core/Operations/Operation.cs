@@ -397,7 +397,14 @@ internal abstract partial class Operation : IValueTaskSource<int>, IValueTaskSou
         // the object's next use, which may never come.
         ProactorSocket owner = Owner;
         Owner = null!;
+        OnReleased();
         owner.ReturnOperation(this);
+    }
+
+    /// <summary>The object is going back to its pool: a backend drops what it keeps of the use
+    /// that ended (its backend socket above all), for the reason <see cref="Owner"/> is cleared.</summary>
+    protected virtual void OnReleased()
+    {
     }
 
     private T GetResultAndRelease<T>(short token, Func<Operation, int, T> project)

@@ -274,8 +274,11 @@ internal sealed unsafe partial class IoUringEngine
             case IoUringOperation.RingState.InFlight when op.WaitsForMultishot:
                 // Nothing of it is in the kernel: it ends now; data arriving later is held for
                 // the next receive.
-                AbortWaitingForMultishot(op.Socket);
-                Pump(op.Socket, op.Socket.ReceiveSide);
+                // The socket is read first: once completed, the object may already be released
+                // (its socket cleared) or serving another socket's start.
+                IoUringSocket waiting = op.Socket;
+                AbortWaitingForMultishot(waiting);
+                Pump(waiting, waiting.ReceiveSide);
                 break;
             case IoUringOperation.RingState.InFlight when !op.CancelSubmitted:
                 op.CancelSubmitted = true;

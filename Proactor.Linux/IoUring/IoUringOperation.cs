@@ -34,7 +34,8 @@ internal sealed partial class IoUringOperation : Operation
         Done,
     }
 
-    /// <summary>The socket the current use was started on.</summary>
+    /// <summary>The socket the current use was started on; none while the object is idle in a
+    /// pool (only the ring thread reads it, between the use's start and its completion).</summary>
     public IoUringSocket Socket = null!;
 
     /// <summary>Link in the engine's stack of posted starts.</summary>
@@ -98,6 +99,8 @@ internal sealed partial class IoUringOperation : Operation
         Pin = default;
         Pinned = false;
     }
+
+    protected override void OnReleased() => Socket = null!;
 
     public void Unpin()
     {
