@@ -12,12 +12,12 @@ namespace Proactor;
 /// </summary>
 /// <remarks>
 /// Bounded by the caller's capacity (twice the engine's open sockets: what per-socket caching kept at
-/// most), so a steady state with every socket's operations idle at once still allocates nothing, and
-/// a burst leaves at most that many behind. An object kept here holds no <see cref="ProactorSocket"/>
-/// (<see cref="Operation.Release"/> forgets its owner): a burst of closed connections is not kept
-/// alive with it. (io_uring's operations still know their backend socket, which a late cancel
-/// request of an earlier use reads on the ring thread; it holds no user state.) One lock: a rent
-/// or return is two memory writes under it, far below the syscall each operation makes.
+/// most), so a steady state with every socket's operations idle at once still allocates nothing.
+/// The bound is the capacity of the latest return, not the largest ever: once a burst of
+/// connections has closed, the next return finding the pool over it lets the excess go. An object
+/// kept here holds no socket (<see cref="Operation.Release"/> forgets its owner and a backend its
+/// backend socket): a burst of closed connections is not kept alive with it. One lock: a rent or
+/// return is two memory writes under it, far below the syscall each operation makes.
 /// </remarks>
 internal sealed class OperationPool
 {
@@ -56,6 +56,7 @@ internal sealed class OperationPool
         {
             if (_count >= capacity)
             {
+                Trim(capacity);
                 return;
             }
 
@@ -65,6 +66,22 @@ internal sealed class OperationPool
             }
 
             _items[_count++] = operation;
+        }
+    }
+
+    /// <summary>Under the lock: the capacity fell (sockets closed since the objects came back), so
+    /// the objects beyond it go to the GC, and the array shrinks with them. Each object is dropped
+    /// once, so the work is paid for by the returns that brought them.</summary>
+    private void Trim(int capacity)
+    {
+        while (_count > capacity)
+        {
+            _items[--_count] = null;
+        }
+
+        if (_items.Length > 2 * capacity)
+        {
+            Array.Resize(ref _items, capacity);
         }
     }
 }
