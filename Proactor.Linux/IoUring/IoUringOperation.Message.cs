@@ -9,18 +9,29 @@ namespace Proactor.Linux;
 /// writes) while the request is in flight live in one native block per pooled operation, grown
 /// when a use needs more iovecs and reused otherwise, so a steady state allocates nothing.
 /// </summary>
+/// <remarks>
+/// The block has its own small finalizable owner, made by the first message use: the operation
+/// itself has no finalizer, so the operations of plain receives and sends (nearly all of them) are
+/// neither registered for finalization when made nor kept for a finalizer pass when dropped.
+/// </remarks>
 internal sealed unsafe partial class IoUringOperation
 {
-    private byte* _messageBlock;
-    private int _messageIovCapacity;
-    private bool _messageAbandoned;
+    private NativeMessageBlock? _message;
 
-    ~IoUringOperation()
+    /// <summary>Owns the native block; frees it when collected, unless the kernel may still
+    /// write it (a request that never returned its CQE).</summary>
+    private sealed class NativeMessageBlock
     {
-        // An abandoned block may still be the kernel's (a request that never returned its CQE).
-        if (_messageBlock is not null && !_messageAbandoned)
+        public byte* Pointer;
+        public int IovCapacity;
+        public bool Abandoned;
+
+        ~NativeMessageBlock()
         {
-            NativeMemory.Free(_messageBlock);
+            if (Pointer is not null && !Abandoned)
+            {
+                NativeMemory.Free(Pointer);
+            }
         }
     }
 
@@ -29,18 +40,19 @@ internal sealed unsafe partial class IoUringOperation
     private void PinMessage()
     {
         int iovs = Math.Min(MessageBufferCount, MaxSegmentsPerCall);
-        if (_messageBlock is null || _messageIovCapacity < iovs)
+        NativeMessageBlock message = _message ??= new NativeMessageBlock();
+        if (message.Pointer is null || message.IovCapacity < iovs)
         {
-            int capacity = Math.Max(iovs, Math.Max(4, _messageIovCapacity * 2));
+            int capacity = Math.Max(iovs, Math.Max(4, message.IovCapacity * 2));
             capacity = Math.Min(Math.Max(capacity, iovs), MaxSegmentsPerCall);
             byte* block = (byte*)NativeMemory.Alloc((nuint)(MessageIo.ScratchSize + (capacity * sizeof(Interop.Sys.IoVec))));
-            if (_messageBlock is not null)
+            if (message.Pointer is not null)
             {
-                NativeMemory.Free(_messageBlock); // not in flight: this use has not been posted yet
+                NativeMemory.Free(message.Pointer); // not in flight: this use has not been posted yet
             }
 
-            _messageBlock = block;
-            _messageIovCapacity = capacity;
+            message.Pointer = block;
+            message.IovCapacity = capacity;
         }
 
         PinSegments();
@@ -50,7 +62,13 @@ internal sealed unsafe partial class IoUringOperation
     {
         if (IsMessage)
         {
-            _messageAbandoned = true;
+            // The kernel may still write the block: it is never freed, and a later use gets its own.
+            if (_message is { } message)
+            {
+                message.Abandoned = true;
+                _message = null;
+            }
+
             AbandonSegmentPins();
         }
     }
@@ -58,9 +76,10 @@ internal sealed unsafe partial class IoUringOperation
     /// <summary>Ring thread: fills the SQE (again, for the rest of a short gather send).</summary>
     public void FillMessageSqe(Interop.IoUringSqe* sqe)
     {
-        var iov = (Interop.Sys.IoVec*)(_messageBlock + MessageIo.ScratchSize);
+        byte* block = _message!.Pointer;
+        var iov = (Interop.Sys.IoVec*)(block + MessageIo.ScratchSize);
         bool send = Kind == OperationKind.Send;
-        Interop.Sys.MsgHdr* header = MessageIo.Fill(this, _messageBlock, iov, send ? BytesTransferred : 0);
+        Interop.Sys.MsgHdr* header = MessageIo.Fill(this, block, iov, send ? BytesTransferred : 0);
         sqe->Opcode = send ? Interop.Sys.IORING_OP_SENDMSG : Interop.Sys.IORING_OP_RECVMSG;
         sqe->Addr = (ulong)header;
         sqe->Len = 1;
@@ -69,5 +88,5 @@ internal sealed unsafe partial class IoUringOperation
 
     /// <summary>Ring thread: a RECVMSG returned <paramref name="bytes"/>.</summary>
     public void OnMessageReceived(int bytes) =>
-        MessageIo.OnReceived(this, (Interop.Sys.MsgHdr*)_messageBlock, bytes);
+        MessageIo.OnReceived(this, (Interop.Sys.MsgHdr*)_message!.Pointer, bytes);
 }
