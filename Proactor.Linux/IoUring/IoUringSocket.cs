@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Net;
 using System.Net.Sockets;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Versioning;
 using System.Threading;
@@ -23,14 +24,12 @@ namespace Proactor.Linux;
 [SupportedOSPlatform("linux")]
 internal sealed partial class IoUringSocket : LinuxEngineSocket
 {
-    private readonly IoUringEngine _engine;
     private int _closeRequested;
     private bool _handleAdded;
 
     public IoUringSocket(IoUringEngine engine, Socket socket)
         : base(engine, socket)
     {
-        _engine = engine;
         Fd = AddDescriptorReference();
     }
 
@@ -38,9 +37,11 @@ internal sealed partial class IoUringSocket : LinuxEngineSocket
     public IoUringSocket(IoUringEngine engine, SafeHandle descriptor, AddressFamily addressFamily)
         : base(engine, descriptor, addressFamily)
     {
-        _engine = engine;
         Fd = AddDescriptorReference();
     }
+
+    /// <summary>The engine, as its own type: the base's reference, not a second one per socket.</summary>
+    private IoUringEngine RingEngine => Unsafe.As<IoUringEngine>(Engine);
 
     private int AddDescriptorReference()
     {
@@ -127,7 +128,7 @@ internal sealed partial class IoUringSocket : LinuxEngineSocket
                 // Receives only: a readiness wait's owner may expect its report from the loop.
                 // Nothing may be queued ahead; the one receive allowed besides this one is the
                 // receive whose inline continuation is running right here, already delivered.
-                bool onRingThread = _engine.IsEngineThread;
+                bool onRingThread = RingEngine.IsEngineThread;
                 bool directionIdle = outstanding == 1 || (outstanding == 2 && gate.CompletingInline && onRingThread);
                 if (directionIdle &&
                     _receiveMultishot && op.Kind == OperationKind.Receive && IsServedByMultishot(op) &&
@@ -144,11 +145,11 @@ internal sealed partial class IoUringSocket : LinuxEngineSocket
                         finished = NonBlockingIo.TryWithReference(Handle, op, &NonBlockingIo.TryTransfer);
                     }
 
-                    _engine.CountDirectTry(finished);
+                    RingEngine.CountDirectTry(finished);
                     if (finished)
                     {
                         if (op.Kind == OperationKind.Receive && IsStream && !op.IsMessage && op.Error == SocketError.Success &&
-                            op.BytesTransferred < op.Buffer.Length && _engine.ShortReceiveEmpties && Backlog.Left == 0)
+                            op.BytesTransferred < op.Buffer.Length && RingEngine.ShortReceiveEmpties && Backlog.Left == 0)
                         {
                             // Fewer bytes than asked for: the socket was very likely emptied. A
                             // request-response peer answers only after our reply, so the next
@@ -175,7 +176,7 @@ internal sealed partial class IoUringSocket : LinuxEngineSocket
                 // the exception reaches the caller instead of ending the ring thread.
                 op.PinBuffer();
                 bool quiet = directionIdle && _receiveMultishot && op.Kind == OperationKind.Receive && IsServedByMultishot(op);
-                if (_engine.Post(op, quiet))
+                if (RingEngine.Post(op, quiet))
                 {
                     posted = true;
                     return true;
@@ -221,11 +222,11 @@ internal sealed partial class IoUringSocket : LinuxEngineSocket
     /// a syscall that may fail.
     /// </remarks>
     private bool ShouldTryNow(IoUringOperation op, bool onRingThread) =>
-        _engine.TryBeforeSubmit &&
+        RingEngine.TryBeforeSubmit &&
         Volatile.Read(ref _closeRequested) == 0 &&
         op.Kind switch
         {
-            OperationKind.Send => !onRingThread || _engine.DirectSendOnRingThread,
+            OperationKind.Send => !onRingThread || RingEngine.DirectSendOnRingThread,
             OperationKind.Receive => !_receiveMultishot && (onRingThread ? Backlog.Left > 0 : ReceiveMayBeReady),
             _ => false,
         };
@@ -255,7 +256,7 @@ internal sealed partial class IoUringSocket : LinuxEngineSocket
         public bool CompletingInline;
     }
 
-    public override void Cancel(Operation operation) => _engine.PostCancel((IoUringOperation)operation);
+    public override void Cancel(Operation operation) => RingEngine.PostCancel((IoUringOperation)operation);
 
     public override void Close()
     {
@@ -264,7 +265,7 @@ internal sealed partial class IoUringSocket : LinuxEngineSocket
             return;
         }
 
-        _engine.PostClose(this);
+        RingEngine.PostClose(this);
     }
 
     /// <summary>True for the first close request (user or engine shutdown).</summary>
