@@ -33,6 +33,9 @@ internal sealed record CompareOptions
 
     public TimeSpan? Warmup { get; init; }
 
+    /// <summary>Most warm-up beyond the pass while a server's JIT compiler is busy; null: the profile's.</summary>
+    public TimeSpan? JitWarmup { get; init; }
+
     public int? Connections { get; init; }
 
     public int? MessageSize { get; init; }

@@ -40,6 +40,10 @@ internal sealed class CompareSettings : CommandSettings
     [Description("Discarded warm-up: every new server process runs each workload this long before it is measured")]
     public string? Warmup { get; set; }
 
+    [CommandOption("--jit-warmup <TIME>")]
+    [Description("Most warm-up a server process gets beyond that while its JIT compiler is still busy: a workload runs again while the compiler took over 3% of its last run. Default 0")]
+    public string? JitWarmup { get; set; }
+
     [CommandOption("-c|--connections <N>")]
     [Description("One custom ping-pong workload: N connections,")]
     public string? Connections { get; set; }
@@ -101,6 +105,7 @@ internal sealed class CompareSettings : CommandSettings
             Rounds = Rounds is { } r ? Values.Int(C, "--rounds", r, 1, 100) : null,
             Duration = Duration is null ? null : Values.Duration(C, "--duration", Duration, TimeSpan.FromMilliseconds(50), TimeSpan.FromMinutes(10)),
             Warmup = Warmup is null ? null : Values.Duration(C, "--warmup", Warmup, TimeSpan.Zero, TimeSpan.FromMinutes(1)),
+            JitWarmup = JitWarmup is null ? null : Values.Duration(C, "--jit-warmup", JitWarmup, TimeSpan.Zero, TimeSpan.FromMinutes(5)),
             Connections = Connections is { } c ? Values.Int(C, "--connections", c, 1, 50_000) : null,
             MessageSize = Size is null ? null : Values.Size(C, "--size", Size, 1, 16 * 1024 * 1024),
             InFlight = InFlight is { } f ? Values.Int(C, "--in-flight", f, 1, 4096) : null,

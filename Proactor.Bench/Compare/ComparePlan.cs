@@ -26,6 +26,21 @@ internal sealed class ComparePlan
     /// before its first measurement (JIT, tiering, pools, the kernel's socket caches).</summary>
     public required TimeSpan Warmup { get; init; }
 
+    /// <summary>The most warm-up a server process gets beyond its pass while its JIT compiler is
+    /// still busy (see <see cref="QuietJitShare"/>); none unless <c>--jit-warmup</c> asks for it.</summary>
+    /// <remarks>Not by default: the profiles' passes already leave the JIT compiler at most 2-4 % of
+    /// the measured runs (six <c>--quick</c> runs, 24 measured runs each, three with up to 2.5 s
+    /// more: 1.7-2.6 % without, 3.4-3.8 % with), far below what the machine's own speed moves; a
+    /// single workload with the default 1.5 s pass measured 3.2-4.4 % (0-3.3 % with up to 8 s
+    /// more, which cost 20 s).</remarks>
+    public TimeSpan MaxExtraWarmup { get; init; }
+
+    /// <summary>A run during which the server's JIT compiler spent more than this share of the time
+    /// compiling counts as busy (reported; with <c>--jit-warmup</c>, its workload warms up again).
+    /// Measured at 64 connections on one core: 12-37 % while a server still replaces its first
+    /// code, 1-3 % once it runs at its steady speed.</summary>
+    public const double QuietJitShare = 0.03;
+
     /// <summary>Interleaved rounds (A B C A B C ...).</summary>
     public int Rounds { get; init; } = DefaultRounds;
 
@@ -115,6 +130,7 @@ internal sealed class ComparePlan
             Unavailable = catalog.Unavailable,
             Duration = TimeSpan.Zero,
             Warmup = warmup,
+            MaxExtraWarmup = options.JitWarmup ?? TimeSpan.Zero,
             Rounds = options.Rounds ?? DefaultRounds,
             Drain = TimeSpan.FromSeconds(options.Profile == RunProfile.Quick ? 1 : 2),
             DescriptorLimit = descriptorLimit,
@@ -134,6 +150,7 @@ internal sealed class ComparePlan
             Unavailable = plan.Unavailable,
             Duration = duration,
             Warmup = plan.Warmup,
+            MaxExtraWarmup = plan.MaxExtraWarmup,
             Rounds = plan.Rounds,
             Drain = plan.Drain,
             DescriptorLimit = plan.DescriptorLimit,

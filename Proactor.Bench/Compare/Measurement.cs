@@ -54,7 +54,8 @@ internal sealed class Measurement
     public IEnumerable<RoundResult> GoodRounds => Rounds.Where(r => r.Result is { Fatal: null, Messages: > 0 });
 
     /// <summary>Records one round. A failure of this round is kept with its reason.</summary>
-    public void Add(int round, LoadResult result) => Rounds.Add(new RoundResult { Round = round, Result = result });
+    public void Add(int round, LoadResult result, double? jitShare = null) =>
+        Rounds.Add(new RoundResult { Round = round, Result = result, JitShare = jitShare });
 
     /// <summary>Fills <see cref="Result"/>, the spreads and <see cref="Status"/> from the rounds.</summary>
     public void Summarize()
@@ -121,4 +122,8 @@ internal sealed class RoundResult
     public int Round { get; set; }
 
     public LoadResult Result { get; set; } = new();
+
+    /// <summary>Share of the measured run's time the server's JIT compiler spent compiling; null
+    /// for a server with none to ask.</summary>
+    public double? JitShare { get; set; }
 }

@@ -132,6 +132,10 @@ internal sealed class ServerProcess : IAsyncDisposable
                 {
                     Volatile.Read(ref _collected)?.TrySetResult();
                 }
+                else if (line.StartsWith(ServeCommand.JitReplyPrefix, StringComparison.Ordinal))
+                {
+                    Volatile.Read(ref _jit)?.TrySetResult(line[ServeCommand.JitReplyPrefix.Length..]);
+                }
             }
         }
         catch (Exception)
@@ -192,6 +196,38 @@ internal sealed class ServerProcess : IAsyncDisposable
         }
     }
 
+    private TaskCompletionSource<string>? _jit;
+
+    /// <summary>
+    /// What the JIT compiler of one of our servers has done so far (<see cref="ServeCommand.JitCommand"/>);
+    /// null for an external server, which has none to ask, or when the server did not answer in time.
+    /// </summary>
+    public async Task<JitSample?> JitAsync(TimeSpan timeout)
+    {
+        if (Spec.Kind == ServerKind.External || _process.HasExited)
+        {
+            return null;
+        }
+
+        var reply = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        Volatile.Write(ref _jit, reply);
+        try
+        {
+            await _process.StandardInput.WriteLineAsync(ServeCommand.JitCommand);
+            await _process.StandardInput.FlushAsync();
+            string[] parts = (await reply.Task.WaitAsync(timeout)).Split(' ');
+            return parts.Length == 2 &&
+                   long.TryParse(parts[0], NumberStyles.Integer, CultureInfo.InvariantCulture, out long methods) &&
+                   double.TryParse(parts[1], NumberStyles.Float, CultureInfo.InvariantCulture, out double milliseconds)
+                ? new JitSample(methods, TimeSpan.FromMilliseconds(milliseconds))
+                : null;
+        }
+        catch (Exception e) when (e is TimeoutException or IOException)
+        {
+            return null;
+        }
+    }
+
     /// <summary>A loopback port nothing listens on right now (bound, then released).</summary>
     public static int FreePort()
     {
@@ -219,3 +255,6 @@ internal sealed class ServerProcess : IAsyncDisposable
         _process.Dispose();
     }
 }
+
+/// <summary>A server's JIT compiler so far: methods compiled and the time it spent on them.</summary>
+internal readonly record struct JitSample(long Methods, TimeSpan CompilationTime);

@@ -59,6 +59,21 @@ internal static class ReportWriter
         md.AppendLine(CultureInfo.InvariantCulture,
             $"- Profile: {report.Profile}; {report.Rounds} interleaved rounds (A B C A B C ...), each a fresh server process that first runs each workload {Format.Number(report.WarmupSeconds)} s (discarded){(report.Tiering.Length > 0 ? ", with " + report.Tiering : "")}; " +
             $"{Format.Number(report.DurationSeconds)} s measured per server, workload and round; whole run {Format.Number(report.ElapsedSeconds, "0.#")} s");
+        if (report.MaxExtraWarmupSeconds > 0 && report.Warmups.Count > 0)
+        {
+            string perServer = string.Join("; ", report.Warmups.GroupBy(w => w.Server).Select(g =>
+                g.Key + " " + (g.All(w => w.Runs.Count == 0)
+                    ? "none (no JIT compiler to ask)"
+                    : string.Join(", ", g.OrderBy(w => w.Round).Select(w => Format.Number(w.ExtraSeconds))))));
+            md.AppendLine(CultureInfo.InvariantCulture,
+                $"- Warm-up beyond the pass while the server's JIT compiler was busy (at most {Format.Number(report.MaxExtraWarmupSeconds)} s; a workload runs again while the compiler was busy more than {ComparePlan.QuietJitShare:0%} of its last run), seconds per round: {perServer}");
+        }
+
+        if (report.JitNote() is { } jitNote)
+        {
+            md.AppendLine(CultureInfo.InvariantCulture, $"- {jitNote}");
+        }
+
         if (report.IdleCheck is { } idleCheck)
         {
             md.AppendLine(CultureInfo.InvariantCulture, $"- {(report.MachineBusy ? "**" + idleCheck + "**" : idleCheck)}");

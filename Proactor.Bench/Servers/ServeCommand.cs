@@ -1,7 +1,9 @@
 using System;
+using System.Globalization;
 using System.IO;
 using System.Net;
 using System.Net.Sockets;
+using System.Runtime;
 using System.Runtime.InteropServices;
 using System.Threading;
 using System.Threading.Tasks;
@@ -16,6 +18,9 @@ namespace Proactor.Bench.Servers;
 /// A line <c>collect</c> on standard input makes it run a full, compacting garbage collection
 /// that gives freed memory back to the OS, then print <c>collected</c> (the <c>idle</c> command's
 /// fair reading of resident memory: live objects, not garbage the GC has not come for yet).
+/// A line <c>jit</c> makes it print <c>jit METHODS MILLISECONDS</c>: how many methods the JIT
+/// compiler has compiled so far and how long it took (the comparison runner's warm-up goes on
+/// while that still grows fast).
 /// </summary>
 internal static class ServeCommand
 {
@@ -24,6 +29,11 @@ internal static class ServeCommand
     public const string CollectCommand = "collect";
 
     public const string CollectedReply = "collected";
+
+    public const string JitCommand = "jit";
+
+    /// <summary>Starts the reply to <see cref="JitCommand"/>: <c>jit METHODS MILLISECONDS</c>.</summary>
+    public const string JitReplyPrefix = "jit ";
 
     public static async Task<int> RunAsync(ServeOptions options)
     {
@@ -53,12 +63,21 @@ internal static class ServeCommand
         {
             while (Console.In.ReadLine() is { } line)
             {
-                if (line.Trim() == CollectCommand)
+                switch (line.Trim())
                 {
-                    Collect();
-                    Console.Out.WriteLine(CollectedReply);
-                    Console.Out.Flush();
+                    case CollectCommand:
+                        Collect();
+                        Console.Out.WriteLine(CollectedReply);
+                        break;
+                    case JitCommand:
+                        Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                            $"{JitReplyPrefix}{JitInfo.GetCompiledMethodCount()} {JitInfo.GetCompilationTime().TotalMilliseconds:0.###}"));
+                        break;
+                    default:
+                        continue;
                 }
+
+                Console.Out.Flush();
             }
         }
         catch (IOException)

@@ -66,6 +66,15 @@ public sealed class CompareSmokeTests
         }
 
         Assert.That(report.Results.Where(r => r.Server == "sockets").Select(r => r.RatioMessagesPerSecond), Is.All.EqualTo(1.0));
+
+        // Both servers are ours: their JIT compiler is asked around every run, and without
+        // --jit-warmup the warm-up is the pass only (each workload once).
+        Assert.That(report.Results.SelectMany(m => m.Rounds).Select(r => r.JitShare), Is.All.Not.Null.And.All.InRange(0.0, 1.0), "JIT share of every measured run");
+        Assert.That(report.Warmups.Select(w => (w.Server, w.Round)),
+            Is.EquivalentTo(report.Servers.SelectMany(s => new[] { (s.Name, 1), (s.Name, 2) })), "one warm-up per server process");
+        Assert.That(report.Warmups.Select(w => w.Runs.Select(r => r.Workload)), Is.All.EqualTo(new[] { "pingpong-64", "stream" }), "one warm-up run per workload");
+        Assert.That(report.Warmups.Select(w => w.ExtraSeconds), Is.All.Zero);
+        Assert.That(report.JitNote(), Does.StartWith("JIT compiler during the measured runs: at most").And.Contain("of 8 runs above 3%"));
         Assert.That(text, Does.Contain("pingpong-64").And.Contain("stream").And.Contain("sockets"), "the table");
 
         string folder = Directory.GetDirectories(_root).Single();
@@ -86,5 +95,50 @@ public sealed class CompareSmokeTests
 
         string svg = await File.ReadAllTextAsync(Path.Combine(folder, ReportWriter.ThroughputChart));
         Assert.That(svg, Does.StartWith("<svg").And.Contain("pingpong-64").And.Contain("<rect"));
+    }
+
+    /// <summary>
+    /// With <c>--jit-warmup</c>, a workload warms up again while the server's JIT compiler spent
+    /// more than 3 % of its last run compiling, until none does or the time is up: after the
+    /// warm-up, every workload's last run was quiet, or the extra time reached the limit.
+    /// </summary>
+    [Test]
+    public async Task Jit_warmup_repeats_busy_workloads_until_the_compiler_is_quiet_or_the_time_is_up()
+    {
+        CompareOptions options = CompareOptions.Parse([
+            "--quick", "--servers", "default", "--workloads", "pingpong-8,churn",
+            "--duration", "200ms", "--warmup", "150ms", "--jit-warmup", "1500ms", "--rounds", "1", "--out", _root,
+        ]) with { IdleWait = TimeSpan.Zero };
+        var output = new StringWriter();
+        IAnsiConsole console = AnsiConsole.Create(new AnsiConsoleSettings
+        {
+            Ansi = AnsiSupport.No,
+            Interactive = InteractionSupport.No,
+            Out = new AnsiConsoleOutput(output),
+        });
+
+        ComparisonReport report = await CompareCommand.RunAsync(options, console, "compare (test)").Timeout();
+
+        WarmupInfo warmup = report.Warmups.Single();
+        TestContext.Out.WriteLine(string.Join(Environment.NewLine, warmup.Runs));
+        Assert.That(warmup.Runs.Take(2).Select(r => r.Workload), Is.EqualTo(new[] { "pingpong-8", "churn" }), "the pass first");
+        Assert.That(warmup.Runs.Select(r => r.JitShare), Is.All.InRange(0.0, 1.0));
+        Assert.That(warmup.Runs[0].JitMethods, Is.GreaterThan(0), "a fresh server compiles during its first run");
+
+        // A workload ran again exactly when its run before was busy.
+        for (int i = 2; i < warmup.Runs.Count; i++)
+        {
+            WarmupRun previous = warmup.Runs.Take(i).Last(r => r.Workload == warmup.Runs[i].Workload);
+            Assert.That(previous.JitShare, Is.GreaterThan(ComparePlan.QuietJitShare), $"run {i} ({warmup.Runs[i].Workload}) followed a quiet run");
+        }
+
+        var last = warmup.Runs.GroupBy(r => r.Workload).Select(g => g.Last()).ToList();
+        Assert.That(warmup.StillBusy, Is.EquivalentTo(last.Where(r => r.JitShare > ComparePlan.QuietJitShare).Select(r => r.Workload)));
+        double extra = warmup.Runs.Skip(2).Sum(r => r.Seconds);
+        Assert.That(warmup.ExtraSeconds, Is.EqualTo(extra).Within(0.05), "the runs after the pass are the extra time");
+        if (warmup.StillBusy.Count > 0)
+        {
+            Assert.That(warmup.ExtraSeconds, Is.GreaterThanOrEqualTo(1.5), "stopped while busy before the time was up");
+        }
     }
 }
