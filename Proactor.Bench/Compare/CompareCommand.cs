@@ -250,7 +250,7 @@ internal static class CompareCommand
         var info = new WarmupInfo { Server = server.Name, Round = round + 1 };
         List<Workload> pending = plan.WarmupWorkloadsOf(server).ToList();
         TimeSpan extra = TimeSpan.Zero;
-        for (bool pass = true; pending.Count > 0 && (pass || extra < plan.MaxExtraWarmup); pass = false)
+        for (bool pass = true; pending.Count > 0 && !process.HasExited && (pass || extra < plan.MaxExtraWarmup); pass = false)
         {
             var busy = new List<Workload>();
             for (int i = 0; i < pending.Count; i++)
