@@ -199,14 +199,9 @@ internal static class CompareCommand
                 }
                 else
                 {
-                    JitSample? before = await process.JitAsync(JitReplyTimeout);
-                    long started = Stopwatch.GetTimestamp();
-                    (result, load) = await MeasureAsync(process, workload, plan.Duration, ComparePlan.Settle, plan, cpus, loadLoops, load);
-                    TimeSpan elapsed = Stopwatch.GetElapsedTime(started);
-                    if (before is { } from && !process.HasExited && await process.JitAsync(JitReplyTimeout) is { } to)
-                    {
-                        jitShare = Math.Round((to.CompilationTime - from.CompilationTime) / elapsed, 4);
-                    }
+                    JitRun run;
+                    (result, load, run) = await MeasureWatchingJitAsync(process, workload, plan.Duration, ComparePlan.Settle, plan, cpus, loadLoops, load);
+                    jitShare = run.Share;
 
                     if (process.HasExited && result.Fatal is null)
                     {
@@ -264,15 +259,12 @@ internal static class CompareCommand
                 }
 
                 task.Description = Describe(server.Name, $"round {round + 1}: warm-up {workload.Name}" + (pass ? "" : " (its JIT compiler was busy)"));
-                JitSample? before = await process.JitAsync(JitReplyTimeout);
-                long started = Stopwatch.GetTimestamp();
-                (_, load) = await MeasureAsync(process, workload, plan.Warmup, TimeSpan.Zero, plan, cpus, loadLoops, load);
-                TimeSpan elapsed = Stopwatch.GetElapsedTime(started);
-                extra += pass ? TimeSpan.Zero : elapsed;
-                if (before is { } from && !process.HasExited && await process.JitAsync(JitReplyTimeout) is { } to)
+                JitRun run;
+                (_, load, run) = await MeasureWatchingJitAsync(process, workload, plan.Warmup, TimeSpan.Zero, plan, cpus, loadLoops, load);
+                extra += pass ? TimeSpan.Zero : run.Elapsed;
+                if (run.Share is { } share)
                 {
-                    double share = Math.Round((to.CompilationTime - from.CompilationTime) / elapsed, 4);
-                    info.Runs.Add(new WarmupRun(workload.Name, Math.Round(elapsed.TotalSeconds, 2), share, to.Methods - from.Methods));
+                    info.Runs.Add(new WarmupRun(workload.Name, Math.Round(run.Elapsed.TotalSeconds, 2), share, run.Methods));
                     if (share > ComparePlan.QuietJitShare)
                     {
                         busy.Add(workload);
@@ -289,6 +281,24 @@ internal static class CompareCommand
     }
 
     private static readonly TimeSpan JitReplyTimeout = TimeSpan.FromSeconds(5);
+
+    /// <summary>How long a run took and what the server's JIT compiler did meanwhile: its share of
+    /// the time and the methods it compiled (null when the server has none to ask).</summary>
+    private readonly record struct JitRun(TimeSpan Elapsed, double? Share, long Methods);
+
+    /// <summary><see cref="MeasureAsync"/>, with the server's JIT compiler asked before and after.</summary>
+    private static async Task<(LoadResult Result, LoadProcess Load, JitRun Jit)> MeasureWatchingJitAsync(
+        ServerProcess process, Workload workload, TimeSpan duration, TimeSpan settle, ComparePlan plan, (int[] Server, int[] Load)? cpus, int loadLoops, LoadProcess load)
+    {
+        JitSample? before = await process.JitAsync(JitReplyTimeout);
+        long started = Stopwatch.GetTimestamp();
+        (LoadResult result, load) = await MeasureAsync(process, workload, duration, settle, plan, cpus, loadLoops, load);
+        TimeSpan elapsed = Stopwatch.GetElapsedTime(started);
+        JitRun run = before is { } from && !process.HasExited && await process.JitAsync(JitReplyTimeout) is { } to
+            ? new JitRun(elapsed, Math.Round((to.CompilationTime - from.CompilationTime) / elapsed, 4), to.Methods - from.Methods)
+            : new JitRun(elapsed, null, 0);
+        return (result, load, run);
+    }
 
     private static async Task<(LoadResult Result, LoadProcess Load)> MeasureAsync(
         ServerProcess process, Workload workload, TimeSpan duration, TimeSpan settle, ComparePlan plan, (int[] Server, int[] Load)? cpus, int loadLoops, LoadProcess load)

@@ -130,7 +130,7 @@ internal sealed class ServerProcess : IAsyncDisposable
             {
                 if (line == ServeCommand.CollectedReply)
                 {
-                    Volatile.Read(ref _collected)?.TrySetResult();
+                    Volatile.Read(ref _collected)?.TrySetResult(line);
                 }
                 else if (line.StartsWith(ServeCommand.JitReplyPrefix, StringComparison.Ordinal))
                 {
@@ -167,7 +167,7 @@ internal sealed class ServerProcess : IAsyncDisposable
         }
     }
 
-    private TaskCompletionSource? _collected;
+    private TaskCompletionSource<string>? _collected;
 
     /// <summary>
     /// Asks one of our servers for a full, compacting collection that returns freed memory to the
@@ -181,19 +181,7 @@ internal sealed class ServerProcess : IAsyncDisposable
             return false;
         }
 
-        var collected = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        Volatile.Write(ref _collected, collected);
-        try
-        {
-            await _process.StandardInput.WriteLineAsync(ServeCommand.CollectCommand);
-            await _process.StandardInput.FlushAsync();
-            await collected.Task.WaitAsync(timeout);
-            return true;
-        }
-        catch (Exception e) when (e is TimeoutException or IOException)
-        {
-            return false;
-        }
+        return await AskAsync(ServeCommand.CollectCommand, ref _collected, timeout) is not null;
     }
 
     private TaskCompletionSource<string>? _jit;
@@ -209,18 +197,30 @@ internal sealed class ServerProcess : IAsyncDisposable
             return null;
         }
 
+        string[]? parts = (await AskAsync(ServeCommand.JitCommand, ref _jit, timeout))?.Split(' ');
+        return parts is { Length: 2 } &&
+               long.TryParse(parts[0], NumberStyles.Integer, CultureInfo.InvariantCulture, out long methods) &&
+               double.TryParse(parts[1], NumberStyles.Float, CultureInfo.InvariantCulture, out double milliseconds)
+            ? new JitSample(methods, TimeSpan.FromMilliseconds(milliseconds))
+            : null;
+    }
+
+    /// <summary>Writes <paramref name="command"/> to the server's standard input and waits for the
+    /// reply the stdout reader hands to <paramref name="pending"/>; null when none came in time.</summary>
+    private Task<string?> AskAsync(string command, ref TaskCompletionSource<string>? pending, TimeSpan timeout)
+    {
         var reply = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
-        Volatile.Write(ref _jit, reply);
+        Volatile.Write(ref pending, reply);
+        return WaitForReplyAsync(command, reply.Task, timeout);
+    }
+
+    private async Task<string?> WaitForReplyAsync(string command, Task<string> reply, TimeSpan timeout)
+    {
         try
         {
-            await _process.StandardInput.WriteLineAsync(ServeCommand.JitCommand);
+            await _process.StandardInput.WriteLineAsync(command);
             await _process.StandardInput.FlushAsync();
-            string[] parts = (await reply.Task.WaitAsync(timeout)).Split(' ');
-            return parts.Length == 2 &&
-                   long.TryParse(parts[0], NumberStyles.Integer, CultureInfo.InvariantCulture, out long methods) &&
-                   double.TryParse(parts[1], NumberStyles.Float, CultureInfo.InvariantCulture, out double milliseconds)
-                ? new JitSample(methods, TimeSpan.FromMilliseconds(milliseconds))
-                : null;
+            return await reply.WaitAsync(timeout);
         }
         catch (Exception e) when (e is TimeoutException or IOException)
         {

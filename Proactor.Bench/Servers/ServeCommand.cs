@@ -19,8 +19,8 @@ namespace Proactor.Bench.Servers;
 /// that gives freed memory back to the OS, then print <c>collected</c> (the <c>idle</c> command's
 /// fair reading of resident memory: live objects, not garbage the GC has not come for yet).
 /// A line <c>jit</c> makes it print <c>jit METHODS MILLISECONDS</c>: how many methods the JIT
-/// compiler has compiled so far and how long it took (the comparison runner's warm-up goes on
-/// while that still grows fast).
+/// compiler has compiled so far and how long it took (the comparison runner reports its share of
+/// each run).
 /// </summary>
 internal static class ServeCommand
 {
