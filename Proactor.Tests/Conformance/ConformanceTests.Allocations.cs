@@ -101,9 +101,7 @@ public abstract partial class ConformanceTests
             for (int attempt = 0; attempt < 3 && perRoundTrip >= 1.0; attempt++)
             {
                 pendingAwaits = 0;
-                long before = GC.GetTotalAllocatedBytes(precise: true);
-                await RoundTripsAsync(RoundTrips).Timeout();
-                long bytes = GC.GetTotalAllocatedBytes(precise: true) - before;
+                long bytes = await ProcessAllocations.MeasureAsync(() => RoundTripsAsync(RoundTrips).Timeout());
 
                 // What the runtime allocates for the awaits that were pending is not the backend's.
                 double per = (double)(bytes - (pendingAwaits * RuntimeBytesPerPendingAwait)) / RoundTrips;
@@ -203,9 +201,7 @@ public abstract partial class ConformanceTests
             for (int attempt = 0; attempt < 3 && perOperation >= 0.5; attempt++)
             {
                 pendingWaits = 0;
-                long before = GC.GetTotalAllocatedBytes(precise: true);
-                await BatchesAsync(Batches).Timeout();
-                long bytes = GC.GetTotalAllocatedBytes(precise: true) - before;
+                long bytes = await ProcessAllocations.MeasureAsync(() => BatchesAsync(Batches).Timeout());
                 double per = (double)(bytes - (pendingWaits * RuntimeBytesPerPendingAwait)) / (Batches * 2 * Batch);
                 if (per < perOperation)
                 {

@@ -61,9 +61,7 @@ public abstract partial class ConformanceTests
         for (int attempt = 0; attempt < 3 && perPair >= 1.0; attempt++)
         {
             pendingAwaits = 0;
-            long before = GC.GetTotalAllocatedBytes(precise: true);
-            await PingPongsAsync(PingPongs).Timeout();
-            long bytes = GC.GetTotalAllocatedBytes(precise: true) - before;
+            long bytes = await ProcessAllocations.MeasureAsync(() => PingPongsAsync(PingPongs).Timeout());
 
             // Two ReceiveFrom+SendTo pairs per ping-pong.
             double per = (double)(bytes - (pendingAwaits * RuntimeBytesPerPendingAwait)) / (2 * PingPongs);
