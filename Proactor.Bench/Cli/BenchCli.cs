@@ -292,6 +292,6 @@ internal static class BenchCli
     private sealed class LoadGenCli : AsyncCommand<LoadGenSettings>
     {
         public override Task<int> ExecuteAsync(CommandContext context, LoadGenSettings settings, CancellationToken cancellationToken) =>
-            LoadGenCommand.RunAsync(settings.LoopsValue);
+            LoadGenCommand.RunAsync(settings.LoopsValue, settings.Backend);
     }
 }

@@ -57,6 +57,9 @@ internal sealed record CompareOptions
     /// <summary>Event loops of the load generator; null: one per CPU it runs on.</summary>
     public int? LoadLoops { get; init; }
 
+    /// <summary>Backend of the load generator's clients; null: <see cref="Load.LoadGenerator.DefaultBackend"/>.</summary>
+    public string? LoadBackend { get; init; }
+
     /// <summary>How long the run waits for a busy machine to become idle before it starts (no
     /// command-line option: the tests, which measure nothing, set zero).</summary>
     public TimeSpan IdleWait { get; init; } = TimeSpan.FromSeconds(10);

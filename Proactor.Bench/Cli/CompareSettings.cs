@@ -77,6 +77,10 @@ internal sealed class CompareSettings : CommandSettings
     [Description("Event loops of the load generator (default: one per CPU it is pinned to)")]
     public string? LoadLoops { get; set; }
 
+    [CommandOption("--loadgen-backend <NAME>")]
+    [Description("Backend of the load generator's clients (default: io_uring where the kernel allows it, else epoll-et)")]
+    public string? LoadBackend { get; set; }
+
     public override ValidationResult Validate() => Values.Validate(() =>
     {
         _ = ToOptions();
@@ -114,7 +118,20 @@ internal sealed class CompareSettings : CommandSettings
             OutputRoot = Out,
             Pin = !NoPin,
             LoadLoops = LoadLoops is { } l ? Values.Int(C, "--loadgen-loops", l, 1, 256) : null,
+            LoadBackend = LoadBackend is { } b ? LoadBackendName(b) : null,
         };
+    }
+
+    /// <summary>A backend the load generator can run on here, or a usage error saying why not.</summary>
+    private static string LoadBackendName(string name)
+    {
+        _ = BackendNames.ParseBackend(name);
+        if (Proactor.Bench.Load.LoadGenerator.Unavailable(name) is { } why)
+        {
+            throw new UsageException($"compare: --loadgen-backend {name} is not available here: {why}");
+        }
+
+        return name;
     }
 
     private static int ParseCount(string item) =>

@@ -83,14 +83,22 @@ internal sealed class IdleSettings : CommandSettings
 internal sealed class LoadGenSettings : CommandSettings
 {
     [CommandOption("--loops <N>")]
-    [Description("Client event loops (epoll, inline dispatch)")]
+    [Description("Client event loops (inline dispatch)")]
     [DefaultValue("1")]
     public string Loops { get; set; } = "1";
+
+    [CommandOption("--backend <NAME>")]
+    [Description("The client engines' backend (default: io_uring where the kernel allows it, else epoll-et)")]
+    public string? Backend { get; set; }
 
     public int LoopsValue => Values.Int("loadgen", "--loops", Loops, 1, 256);
 
     public override ValidationResult Validate() => Values.Validate(() =>
     {
         _ = LoopsValue;
+        if (Backend is not null)
+        {
+            _ = BackendNames.ParseBackend(Backend);
+        }
     });
 }

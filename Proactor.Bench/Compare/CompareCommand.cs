@@ -31,6 +31,7 @@ internal static class CompareCommand
         ServerCatalog.Catalog catalog = ServerCatalog.Discover(groupLoops: Math.Max(2, cpus?.Server.Length ?? Environment.ProcessorCount));
         ComparePlan plan = ComparePlan.Create(options, catalog, descriptorLimit);
         int loadLoops = options.LoadLoops ?? Math.Max(1, cpus?.Load.Length ?? Environment.ProcessorCount);
+        string loadBackend = options.LoadBackend ?? LoadGenerator.DefaultBackend;
 
         // Before anything of ours runs: a build's compiler server or another job still busy would
         // slow whichever server is measured first, the baseline included.
@@ -51,7 +52,7 @@ internal static class CompareCommand
             Rounds = plan.Rounds,
             IdleCheck = idle?.Describe(),
             MachineBusy = idle is { IsIdle: false },
-            Machine = DescribeMachine(cpus, descriptorLimit, options.Pin, loadLoops),
+            Machine = DescribeMachine(cpus, descriptorLimit, options.Pin, loadLoops, loadBackend),
             Servers = plan.Servers.Select(s => new ServerInfo(s.Name, s.Kind.ToString().ToLowerInvariant(), s.Description)).ToList(),
             Unavailable = plan.Unavailable.Select(u => new UnavailableInfo(u.Name, u.Reason)).ToList(),
             Workloads = plan.Workloads.ToList(),
@@ -61,7 +62,7 @@ internal static class CompareCommand
             $"[bold]Proactor comparison[/] ({report.Profile}): {plan.Servers.Count} servers, {plan.Workloads.Count} workloads, " +
             $"{plan.Rounds} interleaved rounds of {plan.CellCount} measurements of {plan.Duration.TotalSeconds:0.##} s " +
             $"(each server process first runs each workload {plan.Warmup.TotalSeconds:0.##} s, discarded{(plan.MaxExtraWarmup > TimeSpan.Zero ? $", then more while its JIT compiler is busy, up to {plan.MaxExtraWarmup.TotalSeconds:0.##} s" : "")}; {Markup.Escape(report.Tiering)}); " +
-            $"server {Markup.Escape(report.Machine.ServerCpus)}, load generator {Markup.Escape(report.Machine.LoadGeneratorCpus)} ({loadLoops} loop{(loadLoops == 1 ? "" : "s")})");
+            $"server {Markup.Escape(report.Machine.ServerCpus)}, load generator {Markup.Escape(report.Machine.LoadGeneratorCpus)} ({loadLoops} {Markup.Escape(loadBackend)} loop{(loadLoops == 1 ? "" : "s")})");
         if (report.IdleCheck is { } idleLine)
         {
             console.MarkupLine(report.MachineBusy ? $"[yellow]{Markup.Escape(idleLine)}[/]" : $"[grey]{Markup.Escape(idleLine)}[/]");
@@ -107,8 +108,8 @@ internal static class CompareCommand
                         cancellationToken.ThrowIfCancellationRequested();
                         ProgressTask task = tasks[server];
                         task.StartTask();
-                        load ??= LoadProcess.Start(cpus?.Load, loadLoops);
-                        load = await RunServerRoundAsync(server, round, plan, cpus, loadLoops, load, cells, report.Warmups, task, cancellationToken);
+                        load ??= LoadProcess.Start(cpus?.Load, loadLoops, loadBackend);
+                        load = await RunServerRoundAsync(server, round, plan, cpus, load, cells, report.Warmups, task, cancellationToken);
                         if (round == plan.Rounds - 1)
                         {
                             task.Description = Describe(server.Name, Summary(report.Results.Where(r => r.Server == server.Name)));
@@ -149,7 +150,7 @@ internal static class CompareCommand
     /// workload measured once. Returns the load generator to use next (a fresh one if this one
     /// stopped answering).</summary>
     private static async Task<LoadProcess> RunServerRoundAsync(
-        ServerSpec server, int round, ComparePlan plan, (int[] Server, int[] Load)? cpus, int loadLoops, LoadProcess load,
+        ServerSpec server, int round, ComparePlan plan, (int[] Server, int[] Load)? cpus, LoadProcess load,
         Dictionary<(ServerSpec, string), Measurement> cells, List<WarmupInfo> warmups, ProgressTask task, CancellationToken cancellationToken)
     {
         var workloads = plan.WorkloadsOf(server).ToList();
@@ -175,7 +176,7 @@ internal static class CompareCommand
             if (plan.Warmup > TimeSpan.Zero)
             {
                 WarmupInfo warmup;
-                (warmup, load) = await WarmUpAsync(process, server, round, plan, cpus, loadLoops, load, task, cancellationToken);
+                (warmup, load) = await WarmUpAsync(process, server, round, plan, load, task, cancellationToken);
                 warmups.Add(warmup);
             }
 
@@ -200,7 +201,7 @@ internal static class CompareCommand
                 else
                 {
                     JitRun run;
-                    (result, load, run) = await MeasureWatchingJitAsync(process, workload, plan.Duration, ComparePlan.Settle, plan, cpus, loadLoops, load);
+                    (result, load, run) = await MeasureWatchingJitAsync(process, workload, plan.Duration, ComparePlan.Settle, plan, load);
                     jitShare = run.Share;
 
                     if (process.HasExited && result.Fatal is null)
@@ -239,7 +240,7 @@ internal static class CompareCommand
     /// pass only.
     /// </remarks>
     private static async Task<(WarmupInfo Warmup, LoadProcess Load)> WarmUpAsync(
-        ServerProcess process, ServerSpec server, int round, ComparePlan plan, (int[] Server, int[] Load)? cpus, int loadLoops, LoadProcess load,
+        ServerProcess process, ServerSpec server, int round, ComparePlan plan, LoadProcess load,
         ProgressTask task, CancellationToken cancellationToken)
     {
         var info = new WarmupInfo { Server = server.Name, Round = round + 1 };
@@ -260,7 +261,7 @@ internal static class CompareCommand
 
                 task.Description = Describe(server.Name, $"round {round + 1}: warm-up {workload.Name}" + (pass ? "" : " (its JIT compiler was busy)"));
                 JitRun run;
-                (_, load, run) = await MeasureWatchingJitAsync(process, workload, plan.Warmup, TimeSpan.Zero, plan, cpus, loadLoops, load);
+                (_, load, run) = await MeasureWatchingJitAsync(process, workload, plan.Warmup, TimeSpan.Zero, plan, load);
                 extra += pass ? TimeSpan.Zero : run.Elapsed;
                 if (run.Share is { } share)
                 {
@@ -288,11 +289,11 @@ internal static class CompareCommand
 
     /// <summary><see cref="MeasureAsync"/>, with the server's JIT compiler asked before and after.</summary>
     private static async Task<(LoadResult Result, LoadProcess Load, JitRun Jit)> MeasureWatchingJitAsync(
-        ServerProcess process, Workload workload, TimeSpan duration, TimeSpan settle, ComparePlan plan, (int[] Server, int[] Load)? cpus, int loadLoops, LoadProcess load)
+        ServerProcess process, Workload workload, TimeSpan duration, TimeSpan settle, ComparePlan plan, LoadProcess load)
     {
         JitSample? before = await process.JitAsync(JitReplyTimeout);
         long started = Stopwatch.GetTimestamp();
-        (LoadResult result, load) = await MeasureAsync(process, workload, duration, settle, plan, cpus, loadLoops, load);
+        (LoadResult result, load) = await MeasureAsync(process, workload, duration, settle, plan, load);
         TimeSpan elapsed = Stopwatch.GetElapsedTime(started);
         JitRun run = before is { } from && !process.HasExited && await process.JitAsync(JitReplyTimeout) is { } to
             ? new JitRun(elapsed, Math.Round((to.CompilationTime - from.CompilationTime) / elapsed, 4), to.Methods - from.Methods)
@@ -301,7 +302,7 @@ internal static class CompareCommand
     }
 
     private static async Task<(LoadResult Result, LoadProcess Load)> MeasureAsync(
-        ServerProcess process, Workload workload, TimeSpan duration, TimeSpan settle, ComparePlan plan, (int[] Server, int[] Load)? cpus, int loadLoops, LoadProcess load)
+        ServerProcess process, Workload workload, TimeSpan duration, TimeSpan settle, ComparePlan plan, LoadProcess load)
     {
         var request = new LoadRequest
         {
@@ -324,7 +325,7 @@ internal static class CompareCommand
         catch (Exception e) when (e is TimeoutException or InvalidOperationException)
         {
             await load.DisposeAsync();
-            return (new LoadResult { Fatal = OneLine(e.Message) }, LoadProcess.Start(cpus?.Load, loadLoops));
+            return (new LoadResult { Fatal = OneLine(e.Message) }, load.StartAnother());
         }
     }
 
@@ -343,7 +344,7 @@ internal static class CompareCommand
     private static string OneLine(string text) =>
         text.ReplaceLineEndings(" ").Trim();
 
-    private static MachineInfo DescribeMachine((int[] Server, int[] Load)? cpus, long? descriptorLimit, bool pin, int loadLoops)
+    private static MachineInfo DescribeMachine((int[] Server, int[] Load)? cpus, long? descriptorLimit, bool pin, int loadLoops, string loadBackend)
     {
         var machine = new MachineInfo
         {
@@ -354,6 +355,7 @@ internal static class CompareCommand
             LoadGeneratorCpus = CpuAffinity.Describe(cpus?.Load),
             DescriptorLimit = descriptorLimit,
             LoadGeneratorLoops = loadLoops,
+            LoadGeneratorBackend = loadBackend,
         };
         if (cpus is null)
         {

@@ -84,6 +84,9 @@ internal sealed class MachineInfo
     /// <summary>Event loops the load generator ran its connections on.</summary>
     public int LoadGeneratorLoops { get; set; }
 
+    /// <summary>The backend of the load generator's client engines (inline dispatch).</summary>
+    public string LoadGeneratorBackend { get; set; } = "";
+
     public List<string> Notes { get; set; } = [];
 }
 

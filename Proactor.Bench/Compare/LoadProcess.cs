@@ -16,11 +16,13 @@ namespace Proactor.Bench.Compare;
 internal sealed class LoadProcess : IAsyncDisposable
 {
     private readonly Process _process;
+    private readonly (int[]? Cpus, int Loops, string Backend) _setup;
     private readonly ConcurrentQueue<string> _stderr = new();
 
-    private LoadProcess(Process process)
+    private LoadProcess(Process process, (int[]? Cpus, int Loops, string Backend) setup)
     {
         _process = process;
+        _setup = setup;
         _process.ErrorDataReceived += (sender, e) =>
         {
             if (e.Data is { Length: > 0 } line)
@@ -36,9 +38,14 @@ internal sealed class LoadProcess : IAsyncDisposable
 
     public bool HasExited => _process.HasExited;
 
-    /// <summary>Starts the load generator pinned to <paramref name="cpus"/>, with <paramref name="loops"/> event loops.</summary>
-    public static LoadProcess Start(int[]? cpus, int loops) =>
-        new(CpuAffinity.Start(SelfLauncher.Create(["loadgen", "--loops", loops.ToString(System.Globalization.CultureInfo.InvariantCulture)]), cpus));
+    /// <summary>Starts the load generator pinned to <paramref name="cpus"/>, with <paramref name="loops"/>
+    /// event loops of <paramref name="backend"/>.</summary>
+    public static LoadProcess Start(int[]? cpus, int loops, string backend) =>
+        new(CpuAffinity.Start(SelfLauncher.Create(["loadgen", "--loops", loops.ToString(System.Globalization.CultureInfo.InvariantCulture), "--backend", backend]), cpus),
+            (cpus, loops, backend));
+
+    /// <summary>Starts a new load generator like this one (to replace it after a failure).</summary>
+    public LoadProcess StartAnother() => Start(_setup.Cpus, _setup.Loops, _setup.Backend);
 
     /// <summary>Runs one measurement. Throws <see cref="TimeoutException"/> when no answer comes
     /// within <paramref name="timeout"/> (the caller then replaces the process).</summary>

@@ -80,6 +80,7 @@ internal sealed class Measurement
         CpuPerMessage = Spread.Of(good.Where(r => r.ServerCpuUsPerMessage is not null).Select(r => r.ServerCpuUsPerMessage!.Value));
         Result = new LoadResult
         {
+            ClientBackend = string.Join(",", good.Select(r => r.ClientBackend).Distinct()),
             Messages = good.Sum(r => r.Messages),
             Bytes = good.Sum(r => r.Bytes),
             Seconds = good.Sum(r => r.Seconds),

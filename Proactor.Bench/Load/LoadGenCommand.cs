@@ -16,10 +16,10 @@ internal static class LoadGenCommand
 {
     public const string ResultPrefix = "RESULT ";
 
-    public static async Task<int> RunAsync(int loops)
+    public static async Task<int> RunAsync(int loops, string? backend)
     {
         DescriptorLimit.Raise();
-        ProactorEngine[] engines = LoadGenerator.CreateEngines(loops);
+        ProactorEngine[] engines = LoadGenerator.CreateEngines(loops, backend);
         string? line;
         while ((line = await Console.In.ReadLineAsync()) is not null)
         {

@@ -6,6 +6,9 @@ namespace Proactor.Bench.Load;
 /// drain excluded); latencies are round trips in microseconds.</summary>
 internal sealed class LoadResult
 {
+    /// <summary>The backend the load generator's clients ran on (the engine's name).</summary>
+    public string? ClientBackend { get; set; }
+
     /// <summary>Round trips completed in the window (connections for churn, chunks for streaming).</summary>
     public long Messages { get; set; }
 

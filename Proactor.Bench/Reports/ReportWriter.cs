@@ -80,14 +80,14 @@ internal static class ReportWriter
         }
         md.AppendLine(CultureInfo.InvariantCulture, $"- Machine: {report.Machine.Os}, {report.Machine.Runtime}, {report.Machine.ProcessorCount} CPUs");
         md.AppendLine(CultureInfo.InvariantCulture,
-            $"- Server process: {report.Machine.ServerCpus}; load generator process: {report.Machine.LoadGeneratorCpus}, {report.Machine.LoadGeneratorLoops} epoll loop(s); RLIMIT_NOFILE {(report.Machine.DescriptorLimit?.ToString(CultureInfo.InvariantCulture) ?? "unknown")}");
+            $"- Server process: {report.Machine.ServerCpus}; load generator process: {report.Machine.LoadGeneratorCpus}, {report.Machine.LoadGeneratorLoops} {report.Machine.LoadGeneratorBackend} loop(s); RLIMIT_NOFILE {(report.Machine.DescriptorLimit?.ToString(CultureInfo.InvariantCulture) ?? "unknown")}");
         foreach (string note in report.Machine.Notes)
         {
             md.AppendLine(CultureInfo.InvariantCulture, $"- {note}");
         }
 
         md.AppendLine();
-        md.AppendLine("One load generator (Proactor epoll clients with inline dispatch in their own process, the same for every server) drives each server " +
+        md.AppendLine("One load generator (Proactor " + report.Machine.LoadGeneratorBackend + " clients with inline dispatch in their own process, the same for every server) drives each server " +
                       "in a closed loop and checks every echoed byte. **ops/s**: round trips per second (connections per second for churn, " +
                       "chunks for streaming). **MB/s**: payload echoed per second, one direction. **Latency**: round trip, from the send of a message " +
                       "to the last byte of its echo. **CPU µs/op**: the server process's user + system CPU time in the measured window, " +

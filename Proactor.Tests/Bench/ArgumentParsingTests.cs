@@ -73,6 +73,7 @@ public sealed class ArgumentParsingTests
     [TestCase(new[] { "--rounds", "0" }, "'--rounds' needs a whole number from 1 to 100, not '0'")]
     [TestCase(new[] { "--servers" }, "option '--servers' needs a value")]
     [TestCase(new[] { "--out", "--quick" }, "option '--out' needs a value")]
+    [TestCase(new[] { "--loadgen-backend", "nosuch" }, "unknown backend 'nosuch'")]
     public void Bad_compare_arguments_say_what_is_wrong(string[] args, string expected)
     {
         UsageException e = Assert.Throws<UsageException>(() => CompareOptions.Parse(args))!;

@@ -6,6 +6,7 @@ using System.Threading.Tasks;
 using NUnit.Framework;
 using Proactor.Bench.Cli;
 using Proactor.Bench.Compare;
+using Proactor.Bench.Load;
 using Proactor.Bench.Reports;
 using Proactor.Tests.Infrastructure;
 using Spectre.Console;
@@ -67,6 +68,10 @@ public sealed class CompareSmokeTests
 
         Assert.That(report.Results.Where(r => r.Server == "sockets").Select(r => r.RatioMessagesPerSecond), Is.All.EqualTo(1.0));
 
+        // The load generator's clients ran on the default client backend, and the report says which.
+        Assert.That(report.Machine.LoadGeneratorBackend, Is.EqualTo(LoadGenerator.DefaultBackend));
+        Assert.That(report.Results.Select(m => m.Result!.ClientBackend), Is.All.EqualTo(LoadGenerator.DefaultBackend));
+
         // Both servers are ours: their JIT compiler is asked around every run, and without
         // --jit-warmup the warm-up is the pass only (each workload once).
         Assert.That(report.Results.SelectMany(m => m.Rounds).Select(r => r.JitShare), Is.All.Not.Null.And.All.InRange(0.0, 1.0), "JIT share of every measured run");
@@ -80,6 +85,7 @@ public sealed class CompareSmokeTests
         string folder = Directory.GetDirectories(_root).Single();
         string markdown = await File.ReadAllTextAsync(Path.Combine(folder, ReportWriter.MarkdownFile));
         Assert.That(markdown, Does.Contain("### pingpong-64").And.Contain("| sockets |").And.Contain(ReportWriter.ThroughputChart));
+        Assert.That(markdown, Does.Contain($"One load generator (Proactor {LoadGenerator.DefaultBackend} clients"));
 
         using JsonDocument json = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(folder, ReportWriter.JsonFile)));
         JsonElement[] results = json.RootElement.GetProperty("results").EnumerateArray().ToArray();
@@ -95,6 +101,36 @@ public sealed class CompareSmokeTests
 
         string svg = await File.ReadAllTextAsync(Path.Combine(folder, ReportWriter.ThroughputChart));
         Assert.That(svg, Does.StartWith("<svg").And.Contain("pingpong-64").And.Contain("<rect"));
+    }
+
+    /// <summary>
+    /// <c>--loadgen-backend</c> reaches the load generator's process: its clients run on the
+    /// backend named (not the default), and the report says so.
+    /// </summary>
+    [Test]
+    public async Task The_load_generator_runs_its_clients_on_the_backend_named()
+    {
+        const string Backend = "epoll-et";
+        Assume.That(LoadGenerator.DefaultBackend, Is.Not.EqualTo(Backend), "the default is the backend named: nothing to tell apart");
+        CompareOptions options = CompareOptions.Parse([
+            "--servers", "sockets", "--workloads", "pingpong-8", "--loadgen-backend", Backend,
+            "--duration", "200ms", "--warmup", "100ms", "--rounds", "1", "--out", _root,
+        ]) with { IdleWait = TimeSpan.Zero };
+        var output = new StringWriter();
+        IAnsiConsole console = AnsiConsole.Create(new AnsiConsoleSettings
+        {
+            Ansi = AnsiSupport.No,
+            Interactive = InteractionSupport.No,
+            Out = new AnsiConsoleOutput(output),
+        });
+
+        ComparisonReport report = await CompareCommand.RunAsync(options, console, "compare --loadgen-backend (test)").Timeout();
+
+        Measurement m = report.Results.Single();
+        Assert.That(m.Status, Is.EqualTo(Measurement.Ok), m.Reason);
+        Assert.That(m.Result!.ClientBackend, Is.EqualTo(Backend));
+        Assert.That(report.Machine.LoadGeneratorBackend, Is.EqualTo(Backend));
+        Assert.That(output.ToString(), Does.Contain($"1 {Backend} loop"));
     }
 
     /// <summary>

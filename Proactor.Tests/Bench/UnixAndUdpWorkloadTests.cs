@@ -14,12 +14,14 @@ namespace Proactor.Tests.Bench;
 /// <summary>
 /// The Unix-socket and UDP ping-pongs of <c>compare</c>: the load generator reaches each echo
 /// server's Unix listener (derived from its port) and UDP echo, checks every byte, and the
-/// servers without a Unix listener are skipped with a reason.
+/// servers without a Unix listener are skipped with a reason; with the clients on io_uring and on
+/// epoll.
 /// </summary>
-[TestFixture]
+[TestFixture("io_uring")]
+[TestFixture("epoll-et")]
 [Platform("Linux")]
 [Category("Linux")]
-public sealed class UnixAndUdpWorkloadTests
+public sealed class UnixAndUdpWorkloadTests(string clientBackend)
 {
     private static LoadRequest Request(int port, LoadMode mode) => new()
     {
@@ -49,7 +51,7 @@ public sealed class UnixAndUdpWorkloadTests
         LoadMode mode = Enum.Parse<LoadMode>(modeName);
         using IEchoServer echo = Start(server);
 
-        LoadResult result = await LoadGenerator.RunAsync(Request(echo.EndPoint.Port, mode)).Timeout();
+        LoadResult result = await LoadGenerator.RunAsync(Request(echo.EndPoint.Port, mode), clientBackend).Timeout();
 
         Assert.That(result.Fatal, Is.Null);
         Assert.That(result.Errors, Is.Zero, string.Join("; ", result.ErrorSamples));
@@ -79,7 +81,7 @@ public sealed class UnixAndUdpWorkloadTests
         int port = ((IPEndPoint)taken.LocalEndPoint!).Port;
         File.Delete(UnixEcho.PathFor(port));
 
-        LoadResult result = await LoadGenerator.RunAsync(Request(port, LoadMode.UnixPingPong)).Timeout();
+        LoadResult result = await LoadGenerator.RunAsync(Request(port, LoadMode.UnixPingPong), clientBackend).Timeout();
 
         Assert.That(result.Fatal, Does.Contain(UnixEcho.PathFor(port)));
         Assert.That(result.Messages, Is.Zero);
