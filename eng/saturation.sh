@@ -55,7 +55,7 @@ for round in $(seq "$rounds"); do
         rts=$(echo "$out" | grep -oE '[0-9.]+ round trips/s' | grep -oE '^[0-9.]+')
         us=$(awk -F, -v n="$(echo "$rts * $secs" | bc -l)" '$3 == "task-clock" { printf "%.2f", $1 * 1000 / n }' "$perfout")
         rm -f "$perfout"
-        kus=$(awk -v us="$us" -v u=$((user1 - user0)) -v s=$((sys1 - sys0)) 'BEGIN { printf "%.2f", u + s > 0 ? us * s / (u + s) : 0 }')
+        kus=$(awk -v us="$us" -v u=$((user1 - user0)) -v s=$((sys1 - sys0)) 'BEGIN { printf "%.2f", (u + s > 0 ? us * s / (u + s) : 0) }')
         printf 'round %d  %-24s %10.0f round trips/s  %7s µs CPU per round trip, %s in the kernel\n' "$round" "$name" "$rts" "$us" "$kus"
         echo "$round $name $rts $us $kus" >> "$results"
     done
