@@ -30,13 +30,9 @@ public sealed class CompareSmokeTests
     [TearDown]
     public void DeleteFolder() => Directory.Delete(_root, recursive: true);
 
-    [Test]
-    public async Task Quick_compare_writes_a_report_with_figures()
+    /// <summary>A console without colours or animation, writing into <c>output</c>.</summary>
+    private static (IAnsiConsole Console, StringWriter Output) PlainConsole()
     {
-        CompareOptions options = CompareOptions.Parse([
-            "--quick", "--servers", "default,sockets", "--workloads", "pingpong-64,stream",
-            "--duration", "250ms", "--warmup", "100ms", "--rounds", "2", "--out", _root,
-        ]) with { IdleWait = TimeSpan.Zero }; // a test measures nothing: no waiting for a busy CI machine
         var output = new StringWriter();
         IAnsiConsole console = AnsiConsole.Create(new AnsiConsoleSettings
         {
@@ -44,6 +40,17 @@ public sealed class CompareSmokeTests
             Interactive = InteractionSupport.No,
             Out = new AnsiConsoleOutput(output),
         });
+        return (console, output);
+    }
+
+    [Test]
+    public async Task Quick_compare_writes_a_report_with_figures()
+    {
+        CompareOptions options = CompareOptions.Parse([
+            "--quick", "--servers", "default,sockets", "--workloads", "pingpong-64,stream",
+            "--duration", "250ms", "--warmup", "100ms", "--rounds", "2", "--out", _root,
+        ]) with { IdleWait = TimeSpan.Zero }; // a test measures nothing: no waiting for a busy CI machine
+        (IAnsiConsole console, StringWriter output) = PlainConsole();
         console.Profile.Width = 200;
 
         ComparisonReport report = await CompareCommand.RunAsync(options, console, "compare --quick (test)").Timeout();
@@ -116,13 +123,7 @@ public sealed class CompareSmokeTests
             "--servers", "sockets", "--workloads", "pingpong-8", "--loadgen-backend", Backend,
             "--duration", "200ms", "--warmup", "100ms", "--rounds", "1", "--out", _root,
         ]) with { IdleWait = TimeSpan.Zero };
-        var output = new StringWriter();
-        IAnsiConsole console = AnsiConsole.Create(new AnsiConsoleSettings
-        {
-            Ansi = AnsiSupport.No,
-            Interactive = InteractionSupport.No,
-            Out = new AnsiConsoleOutput(output),
-        });
+        (IAnsiConsole console, StringWriter output) = PlainConsole();
 
         ComparisonReport report = await CompareCommand.RunAsync(options, console, "compare --loadgen-backend (test)").Timeout();
 
@@ -145,13 +146,7 @@ public sealed class CompareSmokeTests
             "--quick", "--servers", "default", "--workloads", "pingpong-8,churn",
             "--duration", "200ms", "--warmup", "150ms", "--jit-warmup", "1500ms", "--rounds", "1", "--out", _root,
         ]) with { IdleWait = TimeSpan.Zero };
-        var output = new StringWriter();
-        IAnsiConsole console = AnsiConsole.Create(new AnsiConsoleSettings
-        {
-            Ansi = AnsiSupport.No,
-            Interactive = InteractionSupport.No,
-            Out = new AnsiConsoleOutput(output),
-        });
+        (IAnsiConsole console, StringWriter output) = PlainConsole();
 
         ComparisonReport report = await CompareCommand.RunAsync(options, console, "compare (test)").Timeout();
 
