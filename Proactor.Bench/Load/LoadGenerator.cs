@@ -68,20 +68,8 @@ internal sealed partial class LoadGenerator
     /// <summary>Why the client engines cannot run on <paramref name="backend"/> here (a name as
     /// <c>--loadgen-backend</c> takes it), or null when they can. A backend that falls back to
     /// another one counts as unavailable.</summary>
-    public static string? Unavailable(string backend)
-    {
-        try
-        {
-            using ProactorEngine engine = EngineFactory.Create(Options(backend) with { Warning = static _ => { } });
-            return engine.FallbackReason is { } why ? $"it falls back to {engine.Name}: {why}" : null;
-        }
-        catch (Exception e)
-        {
-            // NotSupportedException / PlatformNotSupportedException by contract; anything else a
-            // backend throws while starting (a refused ring setup) also means "not here".
-            return e.Message;
-        }
-    }
+    public static string? Unavailable(string backend) =>
+        Servers.ServerCatalog.TryProbe(Options(backend), out _, out _, out string? reason) ? null : reason;
 
     /// <summary>Creates the client engines: <paramref name="loops"/> loops of <paramref name="backend"/>
     /// (<see cref="DefaultBackend"/> when null) with inline dispatch.</summary>

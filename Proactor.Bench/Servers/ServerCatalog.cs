@@ -153,7 +153,7 @@ internal static class ServerCatalog
 
     /// <summary>Creates and disposes an engine. A backend that falls back to another one (io_uring
     /// refused by the kernel) counts as unavailable: its figures would be the fallback's.</summary>
-    private static bool TryProbe(EngineOptions options, out string? name, out BackendKind actual, out string? reason)
+    internal static bool TryProbe(EngineOptions options, out string? name, out BackendKind actual, out string? reason)
     {
         name = null;
         reason = null;
