@@ -35,6 +35,9 @@ internal sealed class Measurement
     /// <summary>Server CPU µs per message over the good rounds.</summary>
     public Spread? CpuPerMessage { get; set; }
 
+    /// <summary>Of that, the server's system (kernel) time per message over the good rounds.</summary>
+    public Spread? KernelPerMessage { get; set; }
+
     /// <summary>Messages/s relative to System.Net.Sockets on the same workload (above 1: faster):
     /// the median of the per-round ratios (each round against the baseline of the same round).</summary>
     public double? RatioMessagesPerSecond { get; set; }
@@ -78,6 +81,7 @@ internal sealed class Measurement
 
         MessagesPerSecond = Spread.Of(good.Select(r => r.MessagesPerSecond));
         CpuPerMessage = Spread.Of(good.Where(r => r.ServerCpuUsPerMessage is not null).Select(r => r.ServerCpuUsPerMessage!.Value));
+        KernelPerMessage = Spread.Of(good.Where(r => r.ServerKernelUsPerMessage is not null).Select(r => r.ServerKernelUsPerMessage!.Value));
         Result = new LoadResult
         {
             ClientBackend = string.Join(",", good.Select(r => r.ClientBackend).Distinct()),
@@ -93,6 +97,8 @@ internal sealed class Measurement
             MeanUs = Spread.Of(good.Select(r => r.MeanUs))!.Median,
             ServerCpuSeconds = good.Any(r => r.ServerCpuSeconds is null) ? null : good.Sum(r => r.ServerCpuSeconds!.Value),
             ServerCpuUsPerMessage = CpuPerMessage?.Median,
+            ServerKernelSeconds = good.Any(r => r.ServerKernelSeconds is null) ? null : good.Sum(r => r.ServerKernelSeconds!.Value),
+            ServerKernelUsPerMessage = KernelPerMessage?.Median,
             ClientCpuSeconds = good.Sum(r => r.ClientCpuSeconds ?? 0),
             ClientCpuUtilization = Spread.Of(good.Where(r => r.ClientCpuUtilization is not null).Select(r => r.ClientCpuUtilization!.Value))?.Median,
             ConnectionsOpen = good.Max(r => r.ConnectionsOpen),

@@ -182,7 +182,7 @@ internal sealed partial class LoadGenerator
             }
 
             await Task.Delay(TimeSpan.FromSeconds(_request.WarmupSeconds), _abort.Token);
-            TimeSpan? serverCpu0 = _request.ServerPid > 0 ? ProcessCpuTime.Read(_request.ServerPid) : null;
+            CpuTimes? serverCpu0 = _request.ServerPid > 0 ? ProcessCpuTime.ReadTimes(_request.ServerPid) : null;
             TimeSpan clientCpu0 = Process.GetCurrentProcess().TotalProcessorTime;
             long t0 = Stopwatch.GetTimestamp();
             Volatile.Write(ref _phase, Measuring);
@@ -190,7 +190,7 @@ internal sealed partial class LoadGenerator
             await Task.Delay(TimeSpan.FromSeconds(_request.DurationSeconds), _abort.Token);
             Volatile.Write(ref _phase, Stopping);
             long t1 = Stopwatch.GetTimestamp();
-            TimeSpan? serverCpu1 = _request.ServerPid > 0 ? ProcessCpuTime.Read(_request.ServerPid) : null;
+            CpuTimes? serverCpu1 = _request.ServerPid > 0 ? ProcessCpuTime.ReadTimes(_request.ServerPid) : null;
             TimeSpan clientCpu1 = Process.GetCurrentProcess().TotalProcessorTime;
 
             await DrainAsync(workers);
@@ -209,10 +209,13 @@ internal sealed partial class LoadGenerator
             result.ClientCpuUtilization = result.ClientCpuSeconds / result.Seconds / Environment.ProcessorCount;
             if (serverCpu0 is { } c0 && serverCpu1 is { } c1)
             {
-                result.ServerCpuSeconds = (c1 - c0).TotalSeconds;
+                CpuTimes used = c1 - c0;
+                result.ServerCpuSeconds = used.Total.TotalSeconds;
+                result.ServerKernelSeconds = used.System.TotalSeconds;
                 if (result.Messages > 0)
                 {
                     result.ServerCpuUsPerMessage = result.ServerCpuSeconds * 1e6 / result.Messages;
+                    result.ServerKernelUsPerMessage = result.ServerKernelSeconds * 1e6 / result.Messages;
                 }
             }
 

@@ -37,6 +37,13 @@ internal sealed class LoadResult
     /// <summary>Server CPU time per round trip, microseconds.</summary>
     public double? ServerCpuUsPerMessage { get; set; }
 
+    /// <summary>Of <see cref="ServerCpuSeconds"/>, the server's system time: spent in the kernel
+    /// on its behalf (syscalls, the loopback's delivery, scheduling).</summary>
+    public double? ServerKernelSeconds { get; set; }
+
+    /// <summary>Of <see cref="ServerCpuUsPerMessage"/>, the system time, microseconds per round trip.</summary>
+    public double? ServerKernelUsPerMessage { get; set; }
+
     /// <summary>The load generator's own CPU time in the window.</summary>
     public double? ClientCpuSeconds { get; set; }
 

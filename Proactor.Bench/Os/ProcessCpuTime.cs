@@ -5,8 +5,17 @@ using System.IO;
 
 namespace Proactor.Bench.Os;
 
+/// <summary>A process's CPU time so far: in user space and in the kernel (system time).</summary>
+internal readonly record struct CpuTimes(TimeSpan User, TimeSpan System)
+{
+    public TimeSpan Total => User + System;
+
+    public static CpuTimes operator -(CpuTimes later, CpuTimes earlier) =>
+        new(later.User - earlier.User, later.System - earlier.System);
+}
+
 /// <summary>
-/// CPU time (user + system, all threads) of another process: from <c>/proc/&lt;pid&gt;/stat</c> on
+/// CPU time (user and system, all threads) of another process: from <c>/proc/&lt;pid&gt;/stat</c> on
 /// Linux, from the OS process API elsewhere. Null when neither answers (e.g. under Wine), and the
 /// report leaves the CPU figures out.
 /// </summary>
@@ -17,7 +26,10 @@ internal static class ProcessCpuTime
     /// <summary>The kernel's clock ticks per second (USER_HZ), which /proc counts in.</summary>
     public static long ClockTicksPerSecond => s_clockTicks.Value;
 
-    public static TimeSpan? Read(int pid)
+    public static TimeSpan? Read(int pid) => ReadTimes(pid)?.Total;
+
+    /// <summary>As <see cref="Read"/>, split into user and system time.</summary>
+    public static CpuTimes? ReadTimes(int pid)
     {
         if (OperatingSystem.IsLinux())
         {
@@ -27,8 +39,8 @@ internal static class ProcessCpuTime
         try
         {
             using Process process = Process.GetProcessById(pid);
-            TimeSpan t = process.TotalProcessorTime;
-            return t > TimeSpan.Zero ? t : null;
+            var t = new CpuTimes(process.UserProcessorTime, process.PrivilegedProcessorTime);
+            return t.Total > TimeSpan.Zero ? t : null;
         }
         catch (Exception)
         {
@@ -37,7 +49,7 @@ internal static class ProcessCpuTime
     }
 
     /// <summary>utime + stime from /proc/&lt;pid&gt;/stat (fields 14 and 15, in clock ticks).</summary>
-    public static TimeSpan? ReadProcStat(int pid)
+    public static CpuTimes? ReadProcStat(int pid)
     {
         string text;
         try
@@ -58,7 +70,7 @@ internal static class ProcessCpuTime
 
     /// <summary>Parses a /proc/&lt;pid&gt;/stat line. The command name (field 2) may hold spaces and
     /// parentheses, so fields are counted from the last ')'.</summary>
-    public static TimeSpan? ParseProcStat(string text, long clockTicksPerSecond)
+    public static CpuTimes? ParseProcStat(string text, long clockTicksPerSecond)
     {
         int close = text.LastIndexOf(')');
         if (close < 0 || clockTicksPerSecond <= 0)
@@ -76,7 +88,9 @@ internal static class ProcessCpuTime
             return null;
         }
 
-        return TimeSpan.FromSeconds((double)(utime + stime) / clockTicksPerSecond);
+        return new CpuTimes(
+            TimeSpan.FromSeconds((double)utime / clockTicksPerSecond),
+            TimeSpan.FromSeconds((double)stime / clockTicksPerSecond));
     }
 
     private static long ReadClockTicks()

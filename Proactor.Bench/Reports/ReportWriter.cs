@@ -91,7 +91,8 @@ internal static class ReportWriter
                       "in a closed loop and checks every echoed byte. **ops/s**: round trips per second (connections per second for churn, " +
                       "chunks for streaming). **MB/s**: payload echoed per second, one direction. **Latency**: round trip, from the send of a message " +
                       "to the last byte of its echo. **CPU µs/op**: the server process's user + system CPU time in the measured window, " +
-                      "per op (from /proc/<pid>/stat). **×sockets**: relative to System.Net.Sockets on the same workload, the median of the " +
+                      "per op (from /proc/<pid>/stat); **kernel µs/op**: the system part of it, the time the kernel spent for the server (its syscalls, " +
+                      "the loopback's delivery to the peer, scheduling), which a server's design can shrink only by making fewer calls and sleeping less. **×sockets**: relative to System.Net.Sockets on the same workload, the median of the " +
                       "per-round ratios (each round against the baseline of the same round); ops/s higher is better, CPU lower is better; " +
                       "**≈** where the rounds disagree which side of 1.0 the ratio is on. Each figure is the median over the rounds, (min–max) after it. " +
                       "**load CPU**: the load generator's CPU use in the window, of the CPUs it may use (near 100 %: it may have set the pace).");
@@ -122,13 +123,13 @@ internal static class ReportWriter
             md.AppendLine();
             md.AppendLine(CultureInfo.InvariantCulture, $"### {w.Name}: {w.Description}");
             md.AppendLine();
-            md.AppendLine("| server | ops/s | ×sockets | MB/s | p50 µs | p99 µs | p99.9 µs | CPU µs/op | ×sockets | load CPU | errors |");
-            md.AppendLine("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|");
+            md.AppendLine("| server | ops/s | ×sockets | MB/s | p50 µs | p99 µs | p99.9 µs | CPU µs/op | ×sockets | kernel µs/op | load CPU | errors |");
+            md.AppendLine("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|");
             foreach (Measurement m in rows)
             {
                 if (!m.HasFigures)
                 {
-                    md.AppendLine(CultureInfo.InvariantCulture, $"| {m.Server} | | | | | | | | | | {m.Status}: {Cell(m.Reason)} |");
+                    md.AppendLine(CultureInfo.InvariantCulture, $"| {m.Server} | | | | | | | | | | | {m.Status}: {Cell(m.Reason)} |");
                     continue;
                 }
 
@@ -136,7 +137,7 @@ internal static class ReportWriter
                 md.AppendLine(CultureInfo.InvariantCulture,
                     $"| {m.Server} | {Format.Rate(m.MessagesPerSecond)} | {Format.Ratio(m.RatioMessagesPerSecondSpread)} | {Format.Megabytes(r.MegabytesPerSecond)} | " +
                     $"{Format.Micros(r.P50Us)} | {Format.Micros(r.P99Us)} | {Format.Micros(r.P999Us)} | {Format.CpuMicros(m.CpuPerMessage)} | " +
-                    $"{Format.Ratio(m.RatioCpuPerMessageSpread)} | {(r.ClientCpuUtilization is { } u ? Format.Number(u * 100, "0") + " %" : "–")} | {(r.Errors == 0 ? "0" : $"{r.Errors}: {Cell(r.ErrorSamples.FirstOrDefault())}")} |");
+                    $"{Format.Ratio(m.RatioCpuPerMessageSpread)} | {Format.CpuMicros(m.KernelPerMessage)} | {(r.ClientCpuUtilization is { } u ? Format.Number(u * 100, "0") + " %" : "–")} | {(r.Errors == 0 ? "0" : $"{r.Errors}: {Cell(r.ErrorSamples.FirstOrDefault())}")} |");
             }
         }
 

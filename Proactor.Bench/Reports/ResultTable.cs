@@ -12,7 +12,7 @@ internal static class ResultTable
     {
         var table = new Table().Border(TableBorder.Rounded).Title("[bold]Echo servers on loopback[/]")
             .Caption("[grey]ops = round trips (connections for churn, 64 KiB chunks for stream); latency = round trip; " +
-                     "CPU = server user+system time per op; ×sock = relative to System.Net.Sockets (ops/s: higher is better, CPU: lower is better), " +
+                     "CPU = server user+system time per op, kernel = its system part; ×sock = relative to System.Net.Sockets (ops/s: higher is better, CPU: lower is better), " +
                      $"the median of the per-round ratios; each figure: median of {report.Rounds} interleaved rounds (min–max); ≈: the rounds disagree which side of 1.0 the ratio is on" +
                      "[/]" +
                      (report.IdleCheck is { } idle ? "\n" + (report.MachineBusy ? "[yellow]" : "[grey]") + Markup.Escape(idle) + "[/]" : ""));
@@ -26,6 +26,7 @@ internal static class ResultTable
         table.AddColumn(new TableColumn("p99.9 µs").RightAligned());
         table.AddColumn(new TableColumn("CPU µs/op").RightAligned().NoWrap());
         table.AddColumn(new TableColumn("×sock").RightAligned().NoWrap());
+        table.AddColumn(new TableColumn("kernel").RightAligned().NoWrap());
         bool notes = report.Results.Any(r => r.Status != Measurement.Ok);
         if (notes)
         {
@@ -43,7 +44,7 @@ internal static class ResultTable
                 if (!m.HasFigures)
                 {
                     string color = m.Status == Measurement.Skipped ? "grey" : "red";
-                    table.AddRow(name, server, "", "", "", "", "", "", "", "", $"[{color}]{m.Status}: {Markup.Escape(Shorten(m.Reason))}[/]");
+                    table.AddRow(name, server, "", "", "", "", "", "", "", "", "", $"[{color}]{m.Status}: {Markup.Escape(Shorten(m.Reason))}[/]");
                     continue;
                 }
 
@@ -60,6 +61,7 @@ internal static class ResultTable
                     Format.Micros(r.P999Us),
                     Format.CpuMicros(m.CpuPerMessage),
                     Format.Ratio(m.RatioCpuPerMessageSpread),
+                    Format.CpuMicros(m.KernelPerMessage?.Median),
                 };
                 if (notes)
                 {

@@ -127,7 +127,10 @@ public sealed class ArgumentParsingTests
     {
         // A command name with spaces and parentheses must not shift the fields.
         const string Stat = "4242 (my (odd) server) S 1 4242 4242 0 -1 4194560 500 0 0 0 250 50 0 0 20 0 8 0 100 0 0";
-        Assert.That(ProcessCpuTime.ParseProcStat(Stat, 100), Is.EqualTo(TimeSpan.FromSeconds(3)));
+        CpuTimes? times = ProcessCpuTime.ParseProcStat(Stat, 100);
+        Assert.That(times?.User, Is.EqualTo(TimeSpan.FromSeconds(2.5)));
+        Assert.That(times?.System, Is.EqualTo(TimeSpan.FromSeconds(0.5)));
+        Assert.That(times?.Total, Is.EqualTo(TimeSpan.FromSeconds(3)));
         Assert.That(ProcessCpuTime.ParseProcStat("garbage", 100), Is.Null);
     }
 

@@ -62,6 +62,14 @@ public sealed class CompareSmokeTests
         // Server CPU is read in 10 ms ticks: on a busy machine one short quick run of a server may
         // get fewer than one, but a runner that never measures CPU reads zero everywhere.
         Assert.That(report.Results.Any(m => m.Result?.ServerCpuUsPerMessage > 0), Is.True, "server CPU was measured");
+
+        // Its kernel part is read with it: never more than the whole, and not the whole either
+        // (a .NET echo server spends user time too; in 10 ms ticks, some round of some cell shows it).
+        LoadResult[] runs = report.Results.SelectMany(m => m.Rounds).Select(r => r.Result).ToArray();
+        Assert.That(runs.Select(r => r.ServerKernelUsPerMessage), Is.All.Not.Null, "kernel time read in every run");
+        Assert.That(runs.Select(r => r.ServerCpuUsPerMessage!.Value - r.ServerKernelUsPerMessage!.Value), Is.All.GreaterThanOrEqualTo(0), "kernel part <= the whole");
+        Assert.That(runs.Any(r => r.ServerKernelUsPerMessage > 0), Is.True, "the kernel's part was measured");
+        Assert.That(runs.Any(r => r.ServerKernelUsPerMessage < r.ServerCpuUsPerMessage), Is.True, "the kernel's part is not the whole");
         foreach (Measurement m in report.Results)
         {
             Assert.That(m.Status, Is.EqualTo(Measurement.Ok), $"{m.Server}/{m.Workload}: {m.Reason}");
@@ -87,11 +95,11 @@ public sealed class CompareSmokeTests
         Assert.That(report.Warmups.Select(w => w.Runs.Select(r => r.Workload)), Is.All.EqualTo(new[] { "pingpong-64", "stream" }), "one warm-up run per workload");
         Assert.That(report.Warmups.Select(w => w.ExtraSeconds), Is.All.Zero);
         Assert.That(report.JitNote(), Does.StartWith("JIT compiler during the measured runs: at most").And.Contain("of 8 runs above 3%"));
-        Assert.That(text, Does.Contain("pingpong-64").And.Contain("stream").And.Contain("sockets"), "the table");
+        Assert.That(text, Does.Contain("pingpong-64").And.Contain("stream").And.Contain("sockets").And.Contain("kernel"), "the table");
 
         string folder = Directory.GetDirectories(_root).Single();
         string markdown = await File.ReadAllTextAsync(Path.Combine(folder, ReportWriter.MarkdownFile));
-        Assert.That(markdown, Does.Contain("### pingpong-64").And.Contain("| sockets |").And.Contain(ReportWriter.ThroughputChart));
+        Assert.That(markdown, Does.Contain("### pingpong-64").And.Contain("| sockets |").And.Contain(ReportWriter.ThroughputChart).And.Contain("| kernel µs/op |"));
         Assert.That(markdown, Does.Contain($"One load generator (Proactor {LoadGenerator.DefaultBackend} clients"));
 
         using JsonDocument json = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(folder, ReportWriter.JsonFile)));
@@ -104,6 +112,7 @@ public sealed class CompareSmokeTests
             Assert.That(figures.GetProperty("megabytesPerSecond").GetDouble(), Is.GreaterThan(0));
             Assert.That(figures.GetProperty("p99Us").GetDouble(), Is.GreaterThan(0));
             Assert.That(figures.GetProperty("serverCpuUsPerMessage").GetDouble(), Is.GreaterThan(0));
+            Assert.That(figures.GetProperty("serverKernelUsPerMessage").GetDouble(), Is.InRange(0, figures.GetProperty("serverCpuUsPerMessage").GetDouble()));
         }
 
         string svg = await File.ReadAllTextAsync(Path.Combine(folder, ReportWriter.ThroughputChart));
