@@ -42,6 +42,7 @@ internal sealed unsafe partial class IoUringEngine
             ArmWakeRead();
             while (true)
             {
+                ClearDeferralMark();
                 DrainCommands();
                 if (_stopping)
                 {
@@ -49,7 +50,7 @@ internal sealed unsafe partial class IoUringEngine
                 }
 
                 // Before the wait is decided: what the commands, the last reap and the deadlines
-                // completed goes to the pool now (and its worker bounds the sleep, see WakeDeferral).
+                // completed goes to the pool now.
                 FlushCompletions();
                 bool wait = !_ring.HasCompletions;
                 int timeout = -1;

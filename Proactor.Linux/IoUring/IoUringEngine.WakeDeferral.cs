@@ -14,14 +14,18 @@ namespace Proactor.Linux;
 /// owed; the batch's end pays it once (<see cref="LoopWaker.Wake"/>: no write at all if the ring
 /// thread is awake by then).</para>
 /// <para>A continuation may block, even on an operation of this engine that it posted itself,
-/// whose SQE only the ring thread can submit. So the deferral is bounded: while any batch runs,
-/// the ring thread sleeps at most <see cref="DeferredWakeBoundMilliseconds"/> before it looks at
-/// its posted commands again. The two sides meet Dekker-style: the ring thread writes
-/// <see cref="_ringSleepsUnbounded"/> (then a full fence) before it reads
-/// <see cref="CompletionBatch.HasWorkers"/>; a worker is counted (a full fence) before it is
-/// queued, so before any post from it reads the flag. The ring thread hands its completions to the
-/// pool before it decides how long to sleep, so the worker it just queued already counts. Either the ring thread sees the batch and bounds its sleep, or the post sees
-/// a sleep without bound and wakes it at once, as outside a batch.</para>
+/// whose SQE only the ring thread can submit. So the deferral is bounded: while a deferred post
+/// may still be waiting in the command stacks, the ring thread sleeps at most
+/// <see cref="DeferredWakeBoundMilliseconds"/> before it looks at them again. The two sides meet
+/// Dekker-style: a poster marks a deferral outstanding (a full fence) before it reads
+/// <see cref="_ringSleepsUnbounded"/>; the ring thread writes that flag (a full fence) before it
+/// reads the mark. Either the ring thread sees the mark and bounds its sleep, or the poster sees a
+/// sleep without bound and wakes it at once, as outside a batch. The ring thread clears the mark
+/// before it drains the stacks, so a mark it clears belongs to a post that drain takes.</para>
+/// <para>Only an outstanding deferral bounds the sleep, not a running batch as such: a
+/// continuation that runs for long without posting (a stream echoed by one loop whose receives and
+/// sends complete at once keeps its batch running for good) lets the ring thread sleep until the
+/// kernel has something for it, instead of waking it every millisecond.</para>
 /// </remarks>
 internal sealed unsafe partial class IoUringEngine
 {
@@ -29,8 +33,12 @@ internal sealed unsafe partial class IoUringEngine
     /// continuation that blocks before its batch ends).</summary>
     internal const int DeferredWakeBoundMilliseconds = 1;
 
-    /// <summary>1 while the ring thread may sleep without the bound (it saw no batch running).</summary>
+    /// <summary>1 while the ring thread may sleep without the bound (it saw no deferral outstanding).</summary>
     private int _ringSleepsUnbounded;
+
+    /// <summary>1 after a post deferred its wake, until the ring thread's next drain of the
+    /// command stacks.</summary>
+    private int _deferralOutstanding;
 
     private long _deferredWakes;
 
@@ -46,7 +54,15 @@ internal sealed unsafe partial class IoUringEngine
     /// wait for the end of the batch this thread is running.</summary>
     private bool TryDeferWake()
     {
-        if (!DeferWakesInBatches || !CompletionBatch.IsDeliveringFor(this) || Volatile.Read(ref _ringSleepsUnbounded) != 0)
+        if (!DeferWakesInBatches || !CompletionBatch.IsDeliveringFor(this))
+        {
+            return false;
+        }
+
+        // Marked before the flag is read (a full fence): a ring thread that announced an unbounded
+        // sleep before this mark was written is seen here and woken at once.
+        Interlocked.Exchange(ref _deferralOutstanding, 1);
+        if (Volatile.Read(ref _ringSleepsUnbounded) != 0)
         {
             return false;
         }
@@ -56,12 +72,16 @@ internal sealed unsafe partial class IoUringEngine
         return true;
     }
 
+    /// <summary>Ring thread, before it drains the command stacks: what a deferral marked is taken
+    /// by that drain (the mark follows its push).</summary>
+    private void ClearDeferralMark() => Interlocked.Exchange(ref _deferralOutstanding, 0);
+
     /// <summary>Ring thread, after it announced its sleep: the timeout of its wait, bounded while a
-    /// batch may hold a deferred wake.</summary>
+    /// deferred post may be waiting for it.</summary>
     private int BoundSleepForBatches(int timeoutMilliseconds)
     {
         Interlocked.Exchange(ref _ringSleepsUnbounded, 1);
-        if (!CompletionBatch.HasWorkers)
+        if (Volatile.Read(ref _deferralOutstanding) == 0)
         {
             return timeoutMilliseconds;
         }
