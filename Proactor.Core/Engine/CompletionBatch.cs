@@ -36,6 +36,7 @@ internal sealed class CompletionBatch : PoolBatch<Operation>
     private static bool t_wakeOwed;
 
     private readonly ProactorEngine _engine;
+    private int _workers; // queued or running workers
     private bool _flushPending; // engine thread only
 
     public CompletionBatch(ProactorEngine engine) => _engine = engine;
@@ -44,6 +45,11 @@ internal sealed class CompletionBatch : PoolBatch<Operation>
     /// batch: work it posts to the engine may wait for the batch's end (see
     /// <see cref="ProactorEngine.OnBatchDelivered"/>).</summary>
     public static bool IsDeliveringFor(ProactorEngine engine) => t_delivering?._engine == engine;
+
+    /// <summary>True while a worker is queued or running. Counted with a full fence before the
+    /// worker is queued, so a thread running in that worker (or caused by it) has the count
+    /// ordered before anything it does.</summary>
+    public bool HasWorkers => Volatile.Read(ref _workers) != 0;
 
     /// <summary>Adds a finished operation. On the engine thread the hand-off waits for
     /// <see cref="Flush"/>; on any other thread it happens now.</summary>
@@ -78,6 +84,8 @@ internal sealed class CompletionBatch : PoolBatch<Operation>
     /// <see cref="ProactorEngine.OnBatchDelivered"/>.</summary>
     public static void OweWake() => t_wakeOwed = true;
 
+    protected override void OnQueuingWorker() => Interlocked.Increment(ref _workers);
+
     protected override void Deliver(Operation item) => item.DeliverBatched();
 
     protected override void ExecuteWorker()
@@ -90,10 +98,13 @@ internal sealed class CompletionBatch : PoolBatch<Operation>
         finally
         {
             t_delivering = null;
+            Interlocked.Decrement(ref _workers);
         }
 
         if (t_wakeOwed)
         {
+            // After the count: an engine that sees no worker left and sleeps without bound is
+            // then surely woken here.
             t_wakeOwed = false;
             _engine.OnBatchDelivered();
         }

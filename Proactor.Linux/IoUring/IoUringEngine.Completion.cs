@@ -79,6 +79,7 @@ internal sealed unsafe partial class IoUringEngine
                 OnRingAwake();
                 _waker.Awake();
                 ReapCompletions();
+                AfterBoundedSleep();
                 OnLoopIteration();
                 Timers.RunDue();
             }

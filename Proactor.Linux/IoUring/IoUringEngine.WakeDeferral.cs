@@ -14,18 +14,20 @@ namespace Proactor.Linux;
 /// owed; the batch's end pays it once (<see cref="LoopWaker.Wake"/>: no write at all if the ring
 /// thread is awake by then).</para>
 /// <para>A continuation may block, even on an operation of this engine that it posted itself,
-/// whose SQE only the ring thread can submit. So the deferral is bounded: while a deferred post
-/// may still be waiting in the command stacks, the ring thread sleeps at most
+/// whose SQE only the ring thread can submit. So the deferral is bounded: while a batch runs, or
+/// a deferred post may still be waiting in the command stacks, the ring thread sleeps at most
 /// <see cref="DeferredWakeBoundMilliseconds"/> before it looks at them again. The two sides meet
 /// Dekker-style: a poster marks a deferral outstanding (a full fence) before it reads
 /// <see cref="_ringSleepsUnbounded"/>; the ring thread writes that flag (a full fence) before it
 /// reads the mark. Either the ring thread sees the mark and bounds its sleep, or the poster sees a
 /// sleep without bound and wakes it at once, as outside a batch. The ring thread clears the mark
 /// before it drains the stacks, so a mark it clears belongs to a post that drain takes.</para>
-/// <para>Only an outstanding deferral bounds the sleep, not a running batch as such: a
-/// continuation that runs for long without posting (a stream echoed by one loop whose receives and
-/// sends complete at once keeps its batch running for good) lets the ring thread sleep until the
-/// kernel has something for it, instead of waking it every millisecond.</para>
+/// <para>While a batch runs the ring thread bounds its sleep before anything was posted, so that
+/// the batch's posts may defer. A batch may also run for long without posting (a stream echoed by
+/// one loop whose receives and sends complete at once keeps its batch running for good): once a
+/// bounded sleep has run out with nothing done, the ring thread sleeps without the bound until
+/// something wakes it (a completion, or a post, which then wakes it at once), instead of waking
+/// every millisecond. An outstanding deferral always bounds the sleep.</para>
 /// </remarks>
 internal sealed unsafe partial class IoUringEngine
 {
@@ -33,12 +35,23 @@ internal sealed unsafe partial class IoUringEngine
     /// continuation that blocks before its batch ends).</summary>
     internal const int DeferredWakeBoundMilliseconds = 1;
 
-    /// <summary>1 while the ring thread may sleep without the bound (it saw no deferral outstanding).</summary>
+    /// <summary>1 while the ring thread sleeps (or is about to) without the bound.</summary>
     private int _ringSleepsUnbounded;
 
     /// <summary>1 after a post deferred its wake, until the ring thread's next drain of the
     /// command stacks.</summary>
     private int _deferralOutstanding;
+
+    /// <summary>Ring thread only: its last sleep was bounded for a running batch and ran out with
+    /// nothing reaped or posted.</summary>
+    private bool _boundRanOutIdle;
+
+    /// <summary>Ring thread only: the completions reaped when it last chose a bounded sleep, or -1
+    /// when its last sleep was not bounded for a batch.</summary>
+    private long _reapedAtBoundedSleep = -1;
+
+    /// <summary>Ring thread only: the completions reaped by the end of its last iteration.</summary>
+    private long _reapedBefore;
 
     private long _deferredWakes;
 
@@ -81,15 +94,35 @@ internal sealed unsafe partial class IoUringEngine
     private int BoundSleepForBatches(int timeoutMilliseconds)
     {
         Interlocked.Exchange(ref _ringSleepsUnbounded, 1);
-        if (Volatile.Read(ref _deferralOutstanding) == 0)
+        bool bound = Volatile.Read(ref _deferralOutstanding) != 0 || (CompletionBatch.HasWorkers && !_boundRanOutIdle);
+        if (!bound || timeoutMilliseconds == 0)
         {
+            _reapedAtBoundedSleep = -1;
             return timeoutMilliseconds;
         }
 
         Volatile.Write(ref _ringSleepsUnbounded, 0);
+        _reapedAtBoundedSleep = _cqesReaped;
         return timeoutMilliseconds is < 0 or > DeferredWakeBoundMilliseconds ? DeferredWakeBoundMilliseconds : timeoutMilliseconds;
     }
 
     /// <summary>Ring thread, when its wait returned.</summary>
     private void OnRingAwake() => Volatile.Write(ref _ringSleepsUnbounded, 0);
+
+    /// <summary>Ring thread, after it reaped what its wait brought: whether a bounded sleep ran
+    /// out with nothing to do (then the next one, for the same batch, need not be bounded).</summary>
+    private void AfterBoundedSleep()
+    {
+        if (_reapedAtBoundedSleep >= 0)
+        {
+            _boundRanOutIdle = _cqesReaped == _reapedAtBoundedSleep && !HasPostedCommands;
+            _reapedAtBoundedSleep = -1;
+        }
+        else if (_cqesReaped != _reapedBefore)
+        {
+            _boundRanOutIdle = false; // something happened: a new batch may follow
+        }
+
+        _reapedBefore = _cqesReaped;
+    }
 }
