@@ -137,9 +137,10 @@ public sealed class IoUringWakeDeferralTests
     }
 
     /// <summary>
-    /// The deferral's two sides race: a continuation posts a receive (which wakes the ring thread),
-    /// then, after a random spin, posts another and blocks on it: the second post lands at a random
-    /// point of the ring thread's iteration, awake, deciding how long to sleep, or asleep. Whatever
+    /// The deferral's two sides race: a continuation posts a receive, then, after a random spin,
+    /// posts another and blocks on it: the second post lands at a random point of the ring thread's
+    /// iteration, awake, deciding how long to sleep, asleep with the bound, or giving the bound up
+    /// after a bounded sleep ran out with nothing done. Whatever
     /// the order, the ring thread must take the post (its sleep bounded, or woken by the poster):
     /// every blocked receive gets its byte. Multishot receive is off, so each receive is a post of
     /// its own. Replay with PROACTOR_RACE_SEED.
@@ -171,7 +172,14 @@ public sealed class IoUringWakeDeferralTests
             while (clock.Elapsed < Stress.Duration)
             {
                 byte tag = (byte)rounds;
-                int spinBeforePost = random.Next(0, 4) == 0 ? random.Next(0, 200) : random.Next(0, 20);
+                // Mostly soon after the wake-up; sometimes around the end of the ring thread's
+                // bounded sleep, after which (nothing done) it sleeps without the bound.
+                int spinBeforePost = random.Next(0, 4) switch
+                {
+                    0 => random.Next(0, 200),
+                    1 => random.Next(500, 3000),
+                    _ => random.Next(0, 20),
+                };
                 int spinBeforeSend = random.Next(0, 100);
                 using var posted = new ManualResetEventSlim();
                 Task<int> other = Task.FromResult(-1);
@@ -179,7 +187,7 @@ public sealed class IoUringWakeDeferralTests
                 {
                     byte[] one = new byte[1];
                     int first = await serverA.ReceiveAsync(one); // a bare await: the rest runs in the batch
-                    other = serverC.ReceiveAsync(new byte[1]).AsTask(); // wakes the ring thread
+                    other = serverC.ReceiveAsync(new byte[1]).AsTask(); // a post ahead of the one it blocks on
                     SpinFor(spinBeforePost);
                     byte[] two = new byte[1];
                     Task<int> receive = serverB.ReceiveAsync(two).AsTask();
