@@ -139,10 +139,16 @@ public sealed class RunnerLogicTests
     [Platform("Linux")]
     public async Task The_idle_check_waits_while_another_process_keeps_a_cpu_busy()
     {
-        // A process that spins for 2 s: no 0.25 s window is idle while it runs, so the check
-        // keeps sampling (correct code returns after 1.5 s at the earliest, busy or not).
-        using var burner = System.Diagnostics.Process.Start("timeout", "2 sh -c \"while :; do :; done\"");
-        await Task.Delay(100);
+        // A process that spins for 3 s: no 0.25 s window is idle while it runs, so the check
+        // keeps sampling (correct code returns after 1.5 s at the earliest, busy or not). The
+        // check starts only once the burner says it spins: on a busy machine starting it can
+        // take longer than any fixed delay (CI once measured its first window before it ran).
+        var start = new System.Diagnostics.ProcessStartInfo("timeout", "3 sh -c \"echo spinning; while :; do :; done\"")
+        {
+            RedirectStandardOutput = true,
+        };
+        using var burner = System.Diagnostics.Process.Start(start)!;
+        Assert.That(await burner.StandardOutput.ReadLineAsync().Timeout(), Is.EqualTo("spinning"));
 
         IdleCheck.Result? result = await IdleCheck.MeasureUntilIdleAsync(TimeSpan.FromMilliseconds(250), TimeSpan.FromSeconds(4));
 
