@@ -46,9 +46,8 @@ internal sealed unsafe partial class IoUringEngine
     /// nothing reaped or posted.</summary>
     private bool _boundRanOutIdle;
 
-    /// <summary>Ring thread only: the completions reaped when it last chose a bounded sleep, or -1
-    /// when its last sleep was not bounded for a batch.</summary>
-    private long _reapedAtBoundedSleep = -1;
+    /// <summary>Ring thread only: its last sleep was bounded for a running batch.</summary>
+    private bool _sleptBounded;
 
     /// <summary>Ring thread only: the completions reaped by the end of its last iteration.</summary>
     private long _reapedBefore;
@@ -95,14 +94,13 @@ internal sealed unsafe partial class IoUringEngine
     {
         Interlocked.Exchange(ref _ringSleepsUnbounded, 1);
         bool bound = Volatile.Read(ref _deferralOutstanding) != 0 || (CompletionBatch.HasWorkers && !_boundRanOutIdle);
-        if (!bound || timeoutMilliseconds == 0)
+        _sleptBounded = bound && timeoutMilliseconds != 0;
+        if (!_sleptBounded)
         {
-            _reapedAtBoundedSleep = -1;
             return timeoutMilliseconds;
         }
 
         Volatile.Write(ref _ringSleepsUnbounded, 0);
-        _reapedAtBoundedSleep = _cqesReaped;
         return timeoutMilliseconds is < 0 or > DeferredWakeBoundMilliseconds ? DeferredWakeBoundMilliseconds : timeoutMilliseconds;
     }
 
@@ -113,12 +111,14 @@ internal sealed unsafe partial class IoUringEngine
     /// out with nothing to do (then the next one, for the same batch, need not be bounded).</summary>
     private void AfterBoundedSleep()
     {
-        if (_reapedAtBoundedSleep >= 0)
+        // Reaped since the last iteration: by this wait, or by a drain that found the SQ full.
+        bool reaped = _cqesReaped != _reapedBefore;
+        if (_sleptBounded)
         {
-            _boundRanOutIdle = _cqesReaped == _reapedAtBoundedSleep && !HasPostedCommands;
-            _reapedAtBoundedSleep = -1;
+            _boundRanOutIdle = !reaped && !HasPostedCommands;
+            _sleptBounded = false;
         }
-        else if (_cqesReaped != _reapedBefore)
+        else if (reaped)
         {
             _boundRanOutIdle = false; // something happened: a new batch may follow
         }
