@@ -8,7 +8,7 @@ using Proactor.Bench.Compare;
 
 namespace Proactor.Bench.Reports;
 
-/// <summary>Writes a comparison's results folder: report.md, results.json and the SVG charts.</summary>
+/// <summary>Writes a comparison's results folder: report.md, results.json and the SVG charts (<see cref="Charts"/>).</summary>
 internal static class ReportWriter
 {
     public const string MarkdownFile = "report.md";
@@ -34,23 +34,34 @@ internal static class ReportWriter
         });
         File.WriteAllText(Path.Combine(folder, JsonFile), JsonSerializer.Serialize(report, json.ComparisonReport));
 
-        string? throughput = SvgCharts.Throughput(report);
+        string? throughput = null, idle = null, chartsMissing = null;
+        try
+        {
+            throughput = Charts.Throughput(report);
+            idle = Charts.IdleScaling(report);
+        }
+        catch (Exception e) when (e is DllNotFoundException or TypeInitializationException or BadImageFormatException or EntryPointNotFoundException)
+        {
+            // The figures are measured already: the report goes out without its charts.
+            throughput = idle = null;
+            chartsMissing = $"No charts: their drawing library (SkiaSharp) did not load here: {e.GetBaseException().Message}";
+        }
+
         if (throughput is not null)
         {
             File.WriteAllText(Path.Combine(folder, ThroughputChart), throughput);
         }
 
-        string? idle = SvgCharts.IdleScaling(report);
         if (idle is not null)
         {
             File.WriteAllText(Path.Combine(folder, IdleChart), idle);
         }
 
-        File.WriteAllText(Path.Combine(folder, MarkdownFile), Markdown(report, throughput is not null, idle is not null));
+        File.WriteAllText(Path.Combine(folder, MarkdownFile), Markdown(report, throughput is not null, idle is not null, chartsMissing));
         return folder;
     }
 
-    public static string Markdown(ComparisonReport report, bool hasThroughputChart, bool hasIdleChart)
+    public static string Markdown(ComparisonReport report, bool hasThroughputChart, bool hasIdleChart, string? chartsMissing = null)
     {
         var md = new StringBuilder();
         md.AppendLine(CultureInfo.InvariantCulture, $"# Proactor comparison, {report.StartedAt}");
@@ -174,6 +185,13 @@ internal static class ReportWriter
             {
                 md.AppendLine(CultureInfo.InvariantCulture, $"![idle-descriptor scaling]({IdleChart})");
             }
+        }
+        else if (chartsMissing is not null)
+        {
+            md.AppendLine();
+            md.AppendLine("## Charts");
+            md.AppendLine();
+            md.AppendLine(chartsMissing);
         }
 
         var problems = report.Results.Where(r => r.Status != Measurement.Ok).ToList();
