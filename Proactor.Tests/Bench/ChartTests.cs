@@ -87,7 +87,8 @@ public sealed class ChartTests
             .ToDictionary(p => Color(p.Attribute("stroke")!.Value)!, p => Points(p.Attribute("d")!.Value));
         Assert.That(lines.Keys, Is.EquivalentTo(new[] { "#999999", "#1f77b4" }), "a three-point line per server");
         Assert.That(lines["#1f77b4"].Select(p => p.Y).Distinct().Count(), Is.EqualTo(1), "a flat line for a flat series");
-        Assert.That(lines["#999999"].Select(p => p.Y), Is.Ordered, "falling ops/s: the line goes down (SVG's y grows downwards)");
+        Assert.That(lines["#999999"].Select(p => p.Y), Is.Ordered.And.Unique, "falling ops/s: the line goes down at each point (SVG's y grows downwards)");
+        Assert.That(lines["#999999"].Select(p => p.X), Is.Ordered.And.Unique, "from few idle connections to many");
     }
 
     private static ComparisonReport Report(params (string Name, string Kind, double[] Rounds)[] servers)
