@@ -91,6 +91,17 @@ public sealed class ChartTests
         Assert.That(lines["#999999"].Select(p => p.X), Is.Ordered.And.Unique, "from few idle connections to many");
     }
 
+    [Test]
+    public void A_report_without_its_charts_says_why_and_links_none()
+    {
+        ComparisonReport report = Report(("sockets", "sockets", [50_000]), ("epoll-et", "proactor", [60_000]));
+        string md = ReportWriter.Markdown(report, false, false, "No charts: their drawing library (SkiaSharp) did not load here: libSkiaSharp");
+        Assert.That(md, Does.Contain("## Charts\n\nNo charts: their drawing library (SkiaSharp) did not load here: libSkiaSharp").IgnoreCase
+            .Or.Contain("## Charts\r\n\r\nNo charts: their drawing library (SkiaSharp) did not load here: libSkiaSharp"));
+        Assert.That(md, Does.Not.Contain(ReportWriter.ThroughputChart).And.Not.Contain(ReportWriter.IdleChart), "no link to a chart that was not written");
+        Assert.That(md, Does.Contain("| sockets |"), "the tables are all there");
+    }
+
     private static ComparisonReport Report(params (string Name, string Kind, double[] Rounds)[] servers)
     {
         Workload workload = WorkloadCatalog.PingPong(64);
