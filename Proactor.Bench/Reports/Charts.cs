@@ -5,6 +5,7 @@ using System.IO;
 using System.Linq;
 using System.Text;
 using Proactor.Bench.Compare;
+using Proactor.Bench.Load;
 using Proactor.Bench.Servers;
 using ScottPlot;
 using SkiaSharp;
@@ -81,7 +82,7 @@ internal static class Charts
             plot.Axes.Left.SetTicks(Enumerable.Range(0, n).Select(i => (double)(n - 1 - i)).ToArray(), rows.Select(r => r.Server).ToArray());
             plot.Axes.Left.MajorTickStyle.Length = 0;
             plot.Axes.SetLimits(0, widest * 1.55, -0.6, n - 0.4); // room for the labels right of the longest whisker
-            plot.Axes.Bottom.Label.Text = "ops/s (bar: median of the rounds; whisker: slowest to fastest round; grey: System.Net.Sockets)";
+            plot.Axes.Bottom.Label.Text = $"{OpsName(workload)} (bar: median of the rounds; whisker: slowest to fastest round; grey: System.Net.Sockets)";
             plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic { LabelFormatter = Compact };
             plot.Grid.YAxisStyle.IsVisible = false;
             plots.Add(plot);
@@ -89,6 +90,15 @@ internal static class Charts
 
         return Svg(plots, panels.Sum(p => 110 + (p.Rows.Count * 24)));
     }
+
+    /// <summary>What one of the workload's ops is, per second (the table's caption says the same):
+    /// a stream's bars count its chunks, whatever its title says it is judged by.</summary>
+    internal static string OpsName(Workload workload) => workload.Mode switch
+    {
+        LoadMode.Stream => $"{WorkloadCatalog.Bytes(workload.MessageSize)} chunks/s",
+        LoadMode.Churn => "connections/s",
+        _ => "round trips/s",
+    };
 
     /// <summary>Lines of ops/s against the number of idle connections, one per server.</summary>
     public static string? IdleScaling(ComparisonReport report)
@@ -118,7 +128,7 @@ internal static class Charts
         }
 
         plot.Axes.Bottom.Label.Text = "idle connections (a flat line: the demultiplexer's cost does not grow with idle descriptors)";
-        plot.Axes.Left.Label.Text = "ops/s (higher is better)";
+        plot.Axes.Left.Label.Text = "round trips/s (higher is better)";
         plot.Axes.Left.Label.FontSize = 11;
         plot.Axes.SetLimitsY(0, series.Max(s => s.Points.Max(p => p.Y)) * 1.15);
         plot.Axes.Left.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic { LabelFormatter = Compact };

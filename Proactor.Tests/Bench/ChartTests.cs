@@ -61,6 +61,23 @@ public sealed class ChartTests
     }
 
     [Test]
+    public void Each_panel_says_what_its_bars_count()
+    {
+        // The stream's title ends in "(MB/s)", the figure it is judged by; its bars are chunks/s.
+        var report = new ComparisonReport { Rounds = 1, Workloads = [WorkloadCatalog.PingPong(64), WorkloadCatalog.Stream(), WorkloadCatalog.Churn()] };
+        report.Servers.Add(new ServerInfo("sockets", "sockets", "sockets"));
+        foreach (Workload w in report.Workloads)
+        {
+            report.Results.Add(Measured("sockets", w.Name, [10_000]));
+        }
+
+        string[] texts = Texts(XDocument.Parse(Charts.Throughput(report)!));
+        string[] axes = texts.Where(t => t.Contains("(bar: median", StringComparison.Ordinal)).ToArray();
+        Assert.That(axes.Select(t => t[..t.IndexOf(" (bar", StringComparison.Ordinal)]),
+            Is.EqualTo(new[] { "round trips/s", "64 KiB chunks/s", "connections/s" }), string.Join(" | ", axes));
+    }
+
+    [Test]
     public void Idle_scaling_draws_one_line_per_server_through_its_medians()
     {
         ComparisonReport report = Report(
