@@ -117,7 +117,7 @@ internal static class Charts
         }
 
         var colors = ColorsOf(report);
-        var plot = NewPlot("Idle-descriptor scaling: ops/s of a few active connections beside idle ones");
+        var plot = NewPlot("Idle-descriptor scaling: round trips/s of a few active connections beside idle ones");
         foreach ((string server, var points) in series)
         {
             var line = plot.Add.Scatter(points.Select(p => p.X).ToArray(), points.Select(p => p.Y).ToArray());
