@@ -27,6 +27,14 @@ internal sealed record ServeOptions
 
     public int Port { get; init; } = 5000;
 
+    /// <summary>With <see cref="BlockMilliseconds"/>: the handler blocks after every Nth message (0: never).</summary>
+    public int BlockEvery { get; init; }
+
+    public int BlockMilliseconds { get; init; }
+
+    /// <summary>The handler that sometimes blocks, when asked for.</summary>
+    public BlockingHandler? Blocking => BlockEvery > 0 ? new BlockingHandler(BlockEvery, BlockMilliseconds) : null;
+
     /// <summary>Parses <c>serve</c>'s arguments exactly as the program does (the tests use it).</summary>
     public static ServeOptions Parse(string[] args) => BenchCli.Parse<ServeSettings>("serve", args).ToOptions();
 
@@ -47,6 +55,18 @@ internal sealed record ServeOptions
         if (options.Loops > 0 && options.Dispatch == CompletionDispatch.Queue)
         {
             throw new UsageException("serve: --loops (an engine group) works with the threadpool and inline dispatch policies, not queue.");
+        }
+
+        if ((options.BlockEvery > 0) != (options.BlockMilliseconds > 0))
+        {
+            throw new UsageException("serve: --block-every and --block-ms go together: how often the handler blocks, and for how long.");
+        }
+
+        if (options.BlockEvery > 0 && (options.Server is not (ServerKind.Proactor or ServerKind.Sockets) || options.Dispatch == CompletionDispatch.Queue))
+        {
+            throw new UsageException(options.Dispatch == CompletionDispatch.Queue
+                ? "serve: a blocking handler (--block-every) is for the awaiting echo loop (threadpool or inline dispatch), not the completion-queue server."
+                : $"serve: a blocking handler (--block-every) applies to --server proactor and --server sockets, not {options.Server.ToString().ToLowerInvariant()}.");
         }
 
         if (options.Server is not (ServerKind.Proactor or ServerKind.Reactor) && options.Backend != BackendKind.Default)

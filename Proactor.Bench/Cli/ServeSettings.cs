@@ -47,6 +47,14 @@ internal sealed class ServeSettings : CommandSettings
     [Description("proactor, reactor (readiness handlers), sockets (System.Net.Sockets async) or blocking (thread per connection)")]
     public string? Server { get; set; }
 
+    [CommandOption("--block-every <N>")]
+    [Description("With --block-ms: after every Nth message received (all connections together) the handler blocks its thread first, as a synchronous call in a handler would")]
+    public string? BlockEvery { get; set; }
+
+    [CommandOption("--block-ms <MS>")]
+    [Description("How long that handler blocks, in milliseconds (with --block-every)")]
+    public string? BlockMilliseconds { get; set; }
+
     public override ValidationResult Validate() => Values.Validate(() =>
     {
         _ = ToOptions();
@@ -84,6 +92,8 @@ internal sealed class ServeSettings : CommandSettings
             Loops = Loops is { } n ? Values.Int(C, "--loops", n, 1, 1024) : 0,
             Distribution = Distribution is null ? AcceptDistribution.RoundRobin : ServeOptions.ParseDistribution(Distribution),
             Server = Server is null ? ServerKind.Proactor : ServeOptions.ParseServer(Server),
+            BlockEvery = BlockEvery is { } every ? Values.Int(C, "--block-every", every, 1, 1_000_000_000) : 0,
+            BlockMilliseconds = BlockMilliseconds is { } ms ? Values.Int(C, "--block-ms", ms, 1, 10_000) : 0,
         };
         options.Check();
         return options;

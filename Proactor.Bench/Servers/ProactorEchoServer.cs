@@ -22,9 +22,11 @@ internal sealed partial class ProactorEchoServer : IEchoServer
     private readonly IDisposable? _udp;
     private readonly IDisposable? _unix;
     private readonly CancellationTokenSource _stop = new();
+    private readonly BlockingHandler? _blocking;
 
-    public ProactorEchoServer(EngineOptions options, IPEndPoint endPoint, int loops = 0, AcceptDistribution distribution = AcceptDistribution.RoundRobin)
+    public ProactorEchoServer(EngineOptions options, IPEndPoint endPoint, int loops = 0, AcceptDistribution distribution = AcceptDistribution.RoundRobin, BlockingHandler? blocking = null)
     {
+        _blocking = blocking;
         try
         {
             if (loops > 0)
@@ -32,7 +34,7 @@ internal sealed partial class ProactorEchoServer : IEchoServer
                 _group = EngineFactory.CreateGroup(loops, options);
                 _groupListener = _group.Listen(endPoint, distribution, EchoSettings.Backlog);
                 EndPoint = _groupListener.LocalEndPoint;
-                Name = $"Proactor {_group.Engines[0].Name} x{loops} loops ({distribution.ToString().ToLowerInvariant()}), dispatch {options.Dispatch.ToString().ToLowerInvariant()}";
+                _name = $"Proactor {_group.Engines[0].Name} x{loops} loops ({distribution.ToString().ToLowerInvariant()}), dispatch {options.Dispatch.ToString().ToLowerInvariant()}";
                 _ = AcceptLoopAsync(_groupListener!.AcceptAsync);
                 _udp = UdpEcho.TryStart(() => UdpEcho.StartProactor(_group.Engines[0], EndPoint));
                 _unix = StartUnix(_group.Engines[0]);
@@ -42,7 +44,7 @@ internal sealed partial class ProactorEchoServer : IEchoServer
             _engine = EngineFactory.Create(options);
             _listener = ProactorSocket.CreateListener(_engine, endPoint, EchoSettings.Backlog);
             EndPoint = (IPEndPoint)_listener.LocalEndPoint!;
-            Name = $"Proactor {_engine.Name}, dispatch {_engine.Dispatch.ToString().ToLowerInvariant()}";
+            _name = $"Proactor {_engine.Name}, dispatch {_engine.Dispatch.ToString().ToLowerInvariant()}";
             if (_engine.Dispatch == CompletionDispatch.Queue)
             {
                 StartQueueServer(_engine, _listener);
@@ -63,6 +65,8 @@ internal sealed partial class ProactorEchoServer : IEchoServer
 
     public IPEndPoint EndPoint { get; } = null!;
 
+    private readonly string _name = "";
+
     /// <summary>The same echo on a Unix listener (on the group's first engine: the workload
     /// compares the transport, not the spreading of connections).</summary>
     private IDisposable? StartUnix(ProactorEngine engine) => UnixEcho.TryStart(EndPoint.Port, endPoint =>
@@ -72,7 +76,7 @@ internal sealed partial class ProactorEchoServer : IEchoServer
         return listener;
     });
 
-    public string Name { get; } = "";
+    public string Name => _blocking is null ? _name : $"{_name}, {_blocking}";
 
     /// <summary>Accepts until stopped, from a plain listener or a group listener alike.</summary>
     private async Task AcceptLoopAsync(Func<CancellationToken, ValueTask<ProactorSocket>> accept)
@@ -96,7 +100,7 @@ internal sealed partial class ProactorEchoServer : IEchoServer
                 continue;
             }
 
-            _ = EchoAsync(connection);
+            _ = EchoAsync(connection, _blocking);
         }
     }
 
@@ -109,7 +113,7 @@ internal sealed partial class ProactorEchoServer : IEchoServer
     /// to echo: an idle connection holds no buffer (see the <c>idle</c> command). The rented buffer
     /// goes back to the pool before the next wait.
     /// </summary>
-    private static async Task EchoAsync(ProactorSocket connection)
+    private static async Task EchoAsync(ProactorSocket connection, BlockingHandler? blocking)
     {
         using (connection)
         {
@@ -132,6 +136,7 @@ internal sealed partial class ProactorEchoServer : IEchoServer
                             return;
                         }
 
+                        blocking?.OnMessage();
                         await connection.SendAsync(buffer.AsMemory(0, n));
                     }
                     finally

@@ -103,7 +103,7 @@ internal static class ServeCommand
         {
             return options.Server switch
             {
-                ServerKind.Sockets => new SocketsEchoServer(endPoint),
+                ServerKind.Sockets => new SocketsEchoServer(endPoint, options.Blocking),
                 ServerKind.Blocking => new BlockingEchoServer(endPoint),
                 ServerKind.Reactor => new ReactorEchoServer(
                     new EngineOptions { Backend = options.Backend, EpollLevelTriggered = options.LevelTriggered },
@@ -118,7 +118,8 @@ internal static class ServeCommand
                     },
                     endPoint,
                     options.Loops,
-                    options.Distribution),
+                    options.Distribution,
+                    options.Blocking),
             };
         }
         catch (SocketException e) when (e.SocketErrorCode == SocketError.AddressAlreadyInUse)

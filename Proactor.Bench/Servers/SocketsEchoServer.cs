@@ -12,9 +12,11 @@ internal sealed class SocketsEchoServer : IEchoServer
 {
     private readonly Socket _listener;
     private readonly CancellationTokenSource _stop = new();
+    private readonly BlockingHandler? _blocking;
 
-    public SocketsEchoServer(IPEndPoint endPoint)
+    public SocketsEchoServer(IPEndPoint endPoint, BlockingHandler? blocking = null)
     {
+        _blocking = blocking;
         _listener = EchoSettings.Listen(endPoint);
 
         EndPoint = (IPEndPoint)_listener.LocalEndPoint!;
@@ -41,7 +43,7 @@ internal sealed class SocketsEchoServer : IEchoServer
 
     public IPEndPoint EndPoint { get; }
 
-    public string Name => "System.Net.Sockets async";
+    public string Name => _blocking is null ? "System.Net.Sockets async" : $"System.Net.Sockets async, {_blocking}";
 
     private async Task AcceptLoopAsync(Socket listener)
     {
@@ -71,11 +73,11 @@ internal sealed class SocketsEchoServer : IEchoServer
                 continue;
             }
 
-            _ = EchoAsync(connection);
+            _ = EchoAsync(connection, _blocking);
         }
     }
 
-    private static async Task EchoAsync(Socket connection)
+    private static async Task EchoAsync(Socket connection, BlockingHandler? blocking)
     {
         using (connection)
         {
@@ -100,6 +102,7 @@ internal sealed class SocketsEchoServer : IEchoServer
                             return;
                         }
 
+                        blocking?.OnMessage();
                         int sent = 0;
                         while (sent < n)
                         {

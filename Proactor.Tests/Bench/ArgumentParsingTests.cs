@@ -101,6 +101,16 @@ public sealed class ArgumentParsingTests
         Assert.That(ServeOptions.Parse(["--backend", "io_uring", "--sqe-only"]).SqeOnly, Is.True);
     }
 
+    [Test]
+    public void Serve_reads_a_blocking_handler_and_runs_none_without_one()
+    {
+        ServeOptions o = ServeOptions.Parse(["--block-every", "1000", "--block-ms", "10", "--server", "sockets"]);
+        Assert.That((o.BlockEvery, o.BlockMilliseconds), Is.EqualTo((1000, 10)));
+        Assert.That(o.Blocking?.ToString(), Is.EqualTo("a handler blocks 10 ms every 1000 messages"));
+        Assert.That(ServeOptions.Parse(["--dispatch", "inline", "--block-every", "1", "--block-ms", "1"]).Blocking, Is.Not.Null);
+        Assert.That(ServeOptions.Parse([]).Blocking, Is.Null);
+    }
+
     [TestCase("io_uring", BackendKind.IoUring)]
     [TestCase("IoUring", BackendKind.IoUring)]
     [TestCase("EPOLL", BackendKind.Epoll)]
@@ -116,6 +126,12 @@ public sealed class ArgumentParsingTests
     [TestCase(new[] { "--backend", "poll", "--level-triggered" }, "--level-triggered applies to the epoll backend")]
     [TestCase(new[] { "--server", "sockets", "--backend", "epoll" }, "--backend applies to the Proactor server")]
     [TestCase(new[] { "--backend", "epoll", "--sqe-only" }, "--sqe-only applies to the io_uring backend, not epoll")]
+    [TestCase(new[] { "--block-every", "100" }, "--block-every and --block-ms go together")]
+    [TestCase(new[] { "--block-ms", "5" }, "--block-every and --block-ms go together")]
+    [TestCase(new[] { "--block-every", "0", "--block-ms", "5" }, "'--block-every' needs a whole number from 1 to")]
+    [TestCase(new[] { "--block-every", "10", "--block-ms", "20000" }, "'--block-ms' needs a whole number from 1 to 10000")]
+    [TestCase(new[] { "--server", "reactor", "--block-every", "10", "--block-ms", "5" }, "applies to --server proactor and --server sockets, not reactor")]
+    [TestCase(new[] { "--dispatch", "queue", "--block-every", "10", "--block-ms", "5" }, "not the completion-queue server")]
     public void Bad_serve_arguments_say_what_is_wrong(string[] args, string expected)
     {
         UsageException e = Assert.Throws<UsageException>(() => ServeOptions.Parse(args))!;
