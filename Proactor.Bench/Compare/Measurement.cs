@@ -38,6 +38,16 @@ internal sealed class Measurement
     /// <summary>Of that, the server's system (kernel) time per message over the good rounds.</summary>
     public Spread? KernelPerMessage { get; set; }
 
+    /// <summary>Round-trip latency percentiles (µs) over the good rounds: a stall that hits some
+    /// rounds only shows in their spread, not in the median.</summary>
+    public Spread? LatencyP50 { get; set; }
+
+    /// <inheritdoc cref="LatencyP50"/>
+    public Spread? LatencyP99 { get; set; }
+
+    /// <inheritdoc cref="LatencyP50"/>
+    public Spread? LatencyP999 { get; set; }
+
     /// <summary>Messages/s relative to System.Net.Sockets on the same workload (above 1: faster):
     /// the median of the per-round ratios (each round against the baseline of the same round).</summary>
     public double? RatioMessagesPerSecond { get; set; }
@@ -82,6 +92,9 @@ internal sealed class Measurement
         MessagesPerSecond = Spread.Of(good.Select(r => r.MessagesPerSecond));
         CpuPerMessage = Spread.Of(good.Where(r => r.ServerCpuUsPerMessage is not null).Select(r => r.ServerCpuUsPerMessage!.Value));
         KernelPerMessage = Spread.Of(good.Where(r => r.ServerKernelUsPerMessage is not null).Select(r => r.ServerKernelUsPerMessage!.Value));
+        LatencyP50 = Spread.Of(good.Select(r => r.P50Us));
+        LatencyP99 = Spread.Of(good.Select(r => r.P99Us));
+        LatencyP999 = Spread.Of(good.Select(r => r.P999Us));
         Result = new LoadResult
         {
             ClientBackend = string.Join(",", good.Select(r => r.ClientBackend).Distinct()),
@@ -90,9 +103,9 @@ internal sealed class Measurement
             Seconds = good.Sum(r => r.Seconds),
             MessagesPerSecond = MessagesPerSecond!.Median,
             MegabytesPerSecond = Spread.Of(good.Select(r => r.MegabytesPerSecond))!.Median,
-            P50Us = Spread.Of(good.Select(r => r.P50Us))!.Median,
-            P99Us = Spread.Of(good.Select(r => r.P99Us))!.Median,
-            P999Us = Spread.Of(good.Select(r => r.P999Us))!.Median,
+            P50Us = LatencyP50!.Median,
+            P99Us = LatencyP99!.Median,
+            P999Us = LatencyP999!.Median,
             MaxUs = good.Max(r => r.MaxUs),
             MeanUs = Spread.Of(good.Select(r => r.MeanUs))!.Median,
             ServerCpuSeconds = good.Any(r => r.ServerCpuSeconds is null) ? null : good.Sum(r => r.ServerCpuSeconds!.Value),

@@ -54,6 +54,14 @@ internal static class Format
     };
 
     /// <summary>CPU µs per op over rounds: <c>6.52 (6.40–6.71)</c>.</summary>
+    /// <summary>A latency over rounds: <c>1,269 (1,180–10,781)</c>; one round: just its figure.</summary>
+    public static string Micros(Compare.Spread? spread) => spread switch
+    {
+        null => "–",
+        { Count: 1 } s => Micros(s.Median),
+        var s => $"{Micros(s.Median)} ({Micros(s.Min)}–{Micros(s.Max)})",
+    };
+
     public static string CpuMicros(Compare.Spread? spread) => spread switch
     {
         null => "–",

@@ -147,7 +147,7 @@ internal static class ReportWriter
                 var r = m.Result!;
                 md.AppendLine(CultureInfo.InvariantCulture,
                     $"| {m.Server} | {Format.Rate(m.MessagesPerSecond)} | {Format.Ratio(m.RatioMessagesPerSecondSpread)} | {Format.Megabytes(r.MegabytesPerSecond)} | " +
-                    $"{Format.Micros(r.P50Us)} | {Format.Micros(r.P99Us)} | {Format.Micros(r.P999Us)} | {Format.CpuMicros(m.CpuPerMessage)} | " +
+                    $"{Format.Micros(m.LatencyP50)} | {Format.Micros(m.LatencyP99)} | {Format.Micros(m.LatencyP999)} | {Format.CpuMicros(m.CpuPerMessage)} | " +
                     $"{Format.Ratio(m.RatioCpuPerMessageSpread)} | {Format.CpuMicros(m.KernelPerMessage)} | {(r.ClientCpuUtilization is { } u ? Format.Number(u * 100, "0") + " %" : "–")} | {(r.Errors == 0 ? "0" : $"{r.Errors}: {Cell(r.ErrorSamples.FirstOrDefault())}")} |");
             }
         }

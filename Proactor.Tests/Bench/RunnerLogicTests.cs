@@ -177,6 +177,30 @@ public sealed class RunnerLogicTests
     }
 
     [Test]
+    public void The_report_gives_each_latency_percentile_with_the_spread_of_its_rounds()
+    {
+        // Two of five rounds stalled (a blocked handler): the median alone would hide them.
+        Workload workload = WorkloadCatalog.PingPong(64);
+        var report = new ComparisonReport { Rounds = 5, Workloads = [workload] };
+        report.Servers.Add(new ServerInfo("default+block", "external", "default+block"));
+        var m = new Measurement { Server = "default+block", Workload = workload.Name, Status = Measurement.Ok };
+        double[] p99 = [10_700, 1_200, 1_250, 10_650, 1_300];
+        for (int i = 0; i < p99.Length; i++)
+        {
+            m.Add(i + 1, new LoadResult { Messages = 100_000, MessagesPerSecond = 100_000, Seconds = 1, P50Us = 500 + i, P99Us = p99[i], P999Us = 11_000 });
+        }
+
+        m.Summarize();
+        report.Results.Add(m);
+
+        string md = ReportWriter.Markdown(report, false, false);
+        string row = md.Split('\n').Single(l => l.StartsWith("| default+block |", StringComparison.Ordinal));
+        string[] cells = row.Split('|').Select(c => c.Trim()).ToArray();
+        Assert.That(cells[5..8], Is.EqualTo(new[] { "502 (500–504)", "1,300 (1,200–10,700)", "11,000 (11,000–11,000)" }), row);
+        Assert.That(m.Result!.P99Us, Is.EqualTo(1_300), "results.json's summary keeps the median");
+    }
+
+    [Test]
     public void Resident_memory_is_read_from_the_VmRSS_line()
     {
         const string Status = "Name:\tProactor.Bench\nVmPeak:\t  999 kB\nVmRSS:\t    2028 kB\nRssAnon:\t 1000 kB\n";
