@@ -2,7 +2,8 @@
 # Builds the echo servers written in C that `compare --external` and `idle --external` put beside
 # Proactor (see docs/bench.md), and a C ping-pong client as a yardstick for the runner's load
 # generator: eng/peers/bin/epoll_echo and pingpong_client always, eng/peers/bin/uv_echo when
-# libuv's headers are installed (apt-get install -y libuv1-dev).
+# libuv's headers are installed (apt-get install -y libuv1-dev); and zerocopy_send, what a
+# zero-copy send costs here (docs/io_uring-per-message-cost.md).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 mkdir -p "$here/bin"
@@ -10,6 +11,8 @@ gcc -O2 -Wall -Wextra -o "$here/bin/epoll_echo" "$here/epoll_echo.c"
 echo "built $here/bin/epoll_echo"
 gcc -O2 -Wall -Wextra -o "$here/bin/pingpong_client" "$here/pingpong_client.c"
 echo "built $here/bin/pingpong_client"
+gcc -O2 -Wall -Wextra -pthread -o "$here/bin/zerocopy_send" "$here/zerocopy_send.c"
+echo "built $here/bin/zerocopy_send"
 if echo '#include <uv.h>' | gcc -E -x c - >/dev/null 2>&1; then
     gcc -O2 -Wall -Wextra -o "$here/bin/uv_echo" "$here/uv_echo.c" -luv
     echo "built $here/bin/uv_echo"
