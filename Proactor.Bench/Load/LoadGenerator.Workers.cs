@@ -1,6 +1,7 @@
 using System;
 using System.Diagnostics;
 using System.Net.Sockets;
+using System.Runtime.CompilerServices;
 using System.Threading;
 using System.Threading.Channels;
 using System.Threading.Tasks;
@@ -66,6 +67,10 @@ internal sealed partial class LoadGenerator
         // Ends this connection's sender when its receiver fails, without touching the others.
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(_abort.Token);
         CancellationToken abort = stop.Token;
+        // The sender waits for credits without a token: a channel allocates a new waiter for every
+        // wait that can be cancelled (one per message here), but reuses one for a wait that cannot.
+        // A stop completes the channel instead, which ends the wait just as well.
+        using CancellationTokenRegistration endCredits = abort.UnsafeRegister(static c => ((Channel<bool>)c!).Writer.TryComplete(), credits);
         long sent = 0;
 
         async Task SendAsync()
@@ -74,7 +79,7 @@ internal sealed partial class LoadGenerator
             {
                 while (Phase != Stopping)
                 {
-                    await credits.Reader.ReadAsync(abort);
+                    await credits.Reader.ReadAsync();
                     if (Phase == Stopping)
                     {
                         break;
@@ -87,7 +92,7 @@ internal sealed partial class LoadGenerator
 
                 socket.Shutdown(SocketShutdown.Send);
             }
-            catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException or SocketException)
+            catch (Exception e) when (e is OperationCanceledException or ChannelClosedException or ObjectDisposedException or SocketException)
             {
                 // the receiver reports what was lost
             }
@@ -200,7 +205,11 @@ internal sealed partial class LoadGenerator
 
     /// <summary>Receives the echo of <paramref name="message"/> into <paramref name="received"/>,
     /// verifying every byte as it arrives; an early end fails the run (the message is formatted only then).</summary>
-    private async Task ReceiveEchoAsync(ProactorSocket socket, byte[] received, ReadOnlyMemory<byte> message, int id, long k, bool churn, CancellationToken abort)
+    /// <remarks>Pooled: a receive that waits for the server (nearly every one) would otherwise
+    /// allocate a state machine box per round trip, and collecting them would be more work for the
+    /// load generator's one core, which sets the pace for the fastest servers.</remarks>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    private async ValueTask ReceiveEchoAsync(ProactorSocket socket, byte[] received, ReadOnlyMemory<byte> message, int id, long k, bool churn, CancellationToken abort)
     {
         int size = message.Length;
         int got = 0;

@@ -5,6 +5,7 @@ using System.Diagnostics;
 using System.Linq;
 using System.Net;
 using System.Net.Sockets;
+using System.Runtime.CompilerServices;
 using System.Threading;
 using System.Threading.Tasks;
 using Proactor.Bench.Os;
@@ -401,7 +402,9 @@ internal sealed partial class LoadGenerator
         }
     }
 
-    /// <summary>A Proactor send completes only when every byte is written.</summary>
+    /// <summary>A Proactor send completes only when every byte is written. Pooled, as
+    /// <c>ReceiveEchoAsync</c> is: a send that waits for room would otherwise allocate.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private static async ValueTask SendAllAsync(ProactorSocket socket, ReadOnlyMemory<byte> data, CancellationToken cancellationToken) =>
         await socket.SendAsync(data, cancellationToken);
 
