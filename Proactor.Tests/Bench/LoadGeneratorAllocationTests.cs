@@ -26,17 +26,8 @@ public sealed class LoadGeneratorAllocationTests(string clientBackend)
 
     private const long MinAddedMessages = 2000;
 
-    private static LoadRequest Request(int port, double seconds, LoadMode mode = LoadMode.PingPong, int size = 64, int inFlight = 1) => new()
-    {
-        Port = port,
-        Mode = mode,
-        Connections = 8,
-        MessageSize = size,
-        InFlight = inFlight,
-        WarmupSeconds = 0,
-        DurationSeconds = seconds,
-        DrainSeconds = 0.5,
-    };
+    private static LoadRequest Request(int port, double seconds, LoadMode mode, int size, int inFlight) =>
+        LoadGeneratorVerificationTests.Request(port, mode, size, inFlight, connections: 8, seconds);
 
     [TestCase("PingPong", 64, 1)]
     [TestCase("PingPong", 64, 4)]

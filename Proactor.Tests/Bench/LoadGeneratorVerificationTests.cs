@@ -18,7 +18,8 @@ namespace Proactor.Tests.Bench;
 [Category("Linux")]
 public sealed class LoadGeneratorVerificationTests(string clientBackend)
 {
-    private static LoadRequest Request(int port, LoadMode mode, int size, int inFlight = 1, int connections = 2) => new()
+    /// <summary>A short run with no warm-up (also for <see cref="LoadGeneratorAllocationTests"/>).</summary>
+    internal static LoadRequest Request(int port, LoadMode mode, int size, int inFlight = 1, int connections = 2, double seconds = 0.3) => new()
     {
         Port = port,
         Mode = mode,
@@ -26,7 +27,7 @@ public sealed class LoadGeneratorVerificationTests(string clientBackend)
         MessageSize = size,
         InFlight = inFlight,
         WarmupSeconds = 0,
-        DurationSeconds = 0.3,
+        DurationSeconds = seconds,
         DrainSeconds = 0.5,
     };
 
