@@ -39,30 +39,8 @@ internal static unsafe class LinuxEndPoints
             }
         }
 
-        if (rc != 0 || length > Capacity)
-        {
-            return null;
-        }
-
-        var address = new SocketAddress(family, (int)length);
-        new ReadOnlySpan<byte>(buffer, (int)length).CopyTo(address.Buffer.Span);
-        if (family == AddressFamily.Unix)
-        {
-            return UnixEndPoint(address);
-        }
-
-        var endPoint = (IPEndPoint)new IPEndPoint(family == AddressFamily.InterNetworkV6 ? IPAddress.IPv6Any : IPAddress.Any, 0).Create(address);
-
-        // An unbound socket reports the wildcard address with port 0; System.Net.Sockets says null.
-        return endPoint.Port == 0 && (endPoint.Address.Equals(IPAddress.Any) || endPoint.Address.Equals(IPAddress.IPv6Any))
+        return rc != 0 || length > Capacity
             ? null
-            : endPoint;
+            : SocketNames.ToEndPoint(family, new ReadOnlySpan<byte>(buffer, (int)length));
     }
-
-    /// <summary>A Unix domain address. An unnamed one (a connecting client's own) is an end point
-    /// with an empty path, not null, as <see cref="Socket.LocalEndPoint"/> reports it.</summary>
-    private static UnixDomainSocketEndPoint UnixEndPoint(SocketAddress address) =>
-        (UnixDomainSocketEndPoint)s_unixTemplate.Create(address);
-
-    private static readonly UnixDomainSocketEndPoint s_unixTemplate = new("x");
 }

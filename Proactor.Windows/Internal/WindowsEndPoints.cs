@@ -40,31 +40,8 @@ internal static unsafe class WindowsEndPoints
         }
 
         // Unbound (WSAEINVAL) or unconnected (WSAENOTCONN): no end point, as System.Net.Sockets says.
-        if (rc != 0 || length > Capacity || length < 2)
-        {
-            return null;
-        }
-
-        AddressFamily family = socket.AddressFamily;
-        var address = new SocketAddress(family, length);
-        new ReadOnlySpan<byte>(buffer, length).CopyTo(address.Buffer.Span);
-        if (family == AddressFamily.Unix)
-        {
-            return UnixEndPoint(address);
-        }
-
-        var endPoint = (IPEndPoint)new IPEndPoint(family == AddressFamily.InterNetworkV6 ? IPAddress.IPv6Any : IPAddress.Any, 0).Create(address);
-
-        // Some stacks report an unbound socket as the wildcard with port 0 instead of failing.
-        return endPoint.Port == 0 && (endPoint.Address.Equals(IPAddress.Any) || endPoint.Address.Equals(IPAddress.IPv6Any))
+        return rc != 0 || length > Capacity
             ? null
-            : endPoint;
+            : SocketNames.ToEndPoint(socket.AddressFamily, new ReadOnlySpan<byte>(buffer, length));
     }
-
-    /// <summary>A Unix domain address. An unnamed one (a connecting client's own) is an end point
-    /// with an empty path, not null, as <see cref="Socket.LocalEndPoint"/> reports it.</summary>
-    private static UnixDomainSocketEndPoint UnixEndPoint(SocketAddress address) =>
-        (UnixDomainSocketEndPoint)s_unixTemplate.Create(address);
-
-    private static readonly UnixDomainSocketEndPoint s_unixTemplate = new("x");
 }
