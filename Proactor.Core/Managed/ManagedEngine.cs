@@ -1,5 +1,4 @@
 using System;
-using System.Collections.Concurrent;
 using System.Collections.Generic;
 using System.Diagnostics;
 using System.Net.Sockets;
@@ -25,14 +24,13 @@ internal sealed class ManagedEngine : ProactorEngine
     /// <summary>How long the loop, at shutdown, waits for the runtime to return the calls it aborted.</summary>
     private static readonly TimeSpan ShutdownGrace = TimeSpan.FromSeconds(5);
 
-    private readonly ConcurrentQueue<(Action<object?> Action, object? State)> _posted = new();
+    private readonly PostedWork _posted = new();
     private readonly ManagedLoopWaker _waker = new();
     private readonly Thread _thread;
     private readonly Lock _registrationLock = new();
     private readonly HashSet<ManagedSocket> _sockets = new();
     private bool _registrationsClosed;
     private volatile bool _stopping;
-    private int _loopExited;
     private int _callsInFlight;
 
     public ManagedEngine(EngineOptions options)
@@ -106,22 +104,12 @@ internal sealed class ManagedEngine : ProactorEngine
     /// Runs <paramref name="action"/> on the loop thread, soon: how the runtime's I/O threads, and
     /// threads that cancel or close, get a completion delivered by the engine.
     /// </summary>
-    /// <remarks>
-    /// Once the loop has exited there is no engine thread left: the poster runs the work itself
-    /// (set before the loop's last drain, read after the enqueue: every item runs once).
-    /// </remarks>
+    /// <remarks>Once the loop has exited, the poster runs the work itself (<see cref="PostedWork"/>).</remarks>
     internal void Post(Action<object?> action, object? state)
     {
-        _posted.Enqueue((action, state));
-        if (Volatile.Read(ref _loopExited) != 0)
+        if (_posted.Post(action, state) && !IsEngineThread)
         {
-            RunPosted();
-            return;
-        }
-
-        if (!IsEngineThread)
-        {
-            _waker.Wake(); // on the loop itself the iteration's end runs it
+            _waker.Wake(); // on the loop itself the iteration's end runs it, no wake needed
         }
     }
 
@@ -147,7 +135,7 @@ internal sealed class ManagedEngine : ProactorEngine
                 _waker.Reset();
                 OnLoopIteration();
                 Timers.RunDue();
-                RunPosted();
+                _posted.RunAll();
                 FlushCompletions();
             }
 
@@ -159,14 +147,6 @@ internal sealed class ManagedEngine : ProactorEngine
             // A loop thread never dies quietly: report, then let the process fail.
             WriteStandardError($"Proactor: the {Name} loop thread failed: {e}");
             throw;
-        }
-    }
-
-    private void RunPosted()
-    {
-        while (_posted.TryDequeue(out var work))
-        {
-            work.Action(work.State);
         }
     }
 
@@ -198,7 +178,7 @@ internal sealed class ManagedEngine : ProactorEngine
 
             _waker.Awake();
             _waker.Reset();
-            RunPosted();
+            _posted.RunAll();
         }
 
         // Calls the runtime never returned (a stack that loses aborted calls): their operations
@@ -208,8 +188,7 @@ internal sealed class ManagedEngine : ProactorEngine
             socket.AbandonCallsInFlight();
         }
 
-        Interlocked.Exchange(ref _loopExited, 1);
-        RunPosted();
+        _posted.CloseAndRunAll();
         _waker.Dispose();
     }
 

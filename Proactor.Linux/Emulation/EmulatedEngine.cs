@@ -1,5 +1,4 @@
 using System;
-using System.Collections.Concurrent;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using System.Runtime.Versioning;
@@ -16,13 +15,12 @@ namespace Proactor.Linux;
 internal sealed class EmulatedEngine<TDemux> : ProactorEngine where TDemux : struct, IDemultiplexer
 {
     private readonly SocketTable<EmulatedSocket<TDemux>> _sockets = new();
-    private readonly ConcurrentQueue<(Action<object?> Action, object? State)> _posted = new();
+    private readonly PostedWork _posted = new();
     private readonly EventFdWaker _waker;
     private readonly Thread _thread;
     private readonly Lock _registrationLock = new();
     private TDemux _demux;
     private volatile bool _stopping;
-    private int _loopExited;
     private bool _registrationsClosed;
 
     public EmulatedEngine(EngineOptions options, BackendKind backend, TDemux demux)
@@ -122,21 +120,10 @@ internal sealed class EmulatedEngine<TDemux> : ProactorEngine where TDemux : str
     /// something done by the engine. Cancels and closes complete their operations through it, so a
     /// continuation never runs on the thread that cancelled.
     /// </summary>
-    /// <remarks>
-    /// Once the loop has exited (engine disposed) there is no engine thread left to deliver: the
-    /// poster runs the work itself. The exit flag is set before the loop's last drain and read
-    /// (with a full fence) after the enqueue, so every item is run by one side or the other.
-    /// </remarks>
+    /// <remarks>Once the loop has exited, the poster runs the work itself (<see cref="PostedWork"/>).</remarks>
     internal void Post(Action<object?> action, object? state)
     {
-        _posted.Enqueue((action, state));
-        if (Interlocked.CompareExchange(ref _loopExited, 0, 0) != 0)
-        {
-            RunPosted();
-            return;
-        }
-
-        if (!IsLoopThread)
+        if (_posted.Post(action, state) && !IsLoopThread)
         {
             _waker.Wake(); // on the loop itself the iteration's end runs it, no wake needed
         }
@@ -179,7 +166,7 @@ internal sealed class EmulatedEngine<TDemux> : ProactorEngine where TDemux : str
 
                 OnLoopIteration();
                 Timers.RunDue();
-                RunPosted();
+                _posted.RunAll();
                 FlushCompletions();
             }
 
@@ -191,14 +178,6 @@ internal sealed class EmulatedEngine<TDemux> : ProactorEngine where TDemux : str
             // A loop thread never dies quietly: report, then let the process fail.
             WriteStandardError($"Proactor: the {Name} loop thread failed: {e}");
             throw;
-        }
-    }
-
-    private void RunPosted()
-    {
-        while (_posted.TryDequeue(out var work))
-        {
-            work.Action(work.State);
         }
     }
 
@@ -218,8 +197,7 @@ internal sealed class EmulatedEngine<TDemux> : ProactorEngine where TDemux : str
             socket.Close();
         }
 
-        Interlocked.Exchange(ref _loopExited, 1);
-        RunPosted();
+        _posted.CloseAndRunAll();
         _demux.Dispose();
         _waker.Dispose();
     }
