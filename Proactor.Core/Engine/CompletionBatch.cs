@@ -101,6 +101,8 @@ internal sealed class CompletionBatch : PoolBatch<Operation>
             Interlocked.Decrement(ref _workers);
         }
 
+        _engine.OnBatchWorkerDone();
+
         if (t_wakeOwed)
         {
             // After the count: an engine that sees no worker left and sleeps without bound is

@@ -75,6 +75,12 @@ public abstract partial class ProactorEngine : IDisposable
     {
     }
 
+    /// <summary>A pool thread has finished running a batch of this engine's continuations (after
+    /// the worker count went down, before <see cref="OnBatchDelivered"/>); called on that thread.</summary>
+    internal virtual void OnBatchWorkerDone()
+    {
+    }
+
     /// <summary>The options this engine was created with.</summary>
     public EngineOptions Options { get; }
 

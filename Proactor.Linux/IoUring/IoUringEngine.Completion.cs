@@ -38,6 +38,7 @@ internal sealed unsafe partial class IoUringEngine
             }
 
             SetUpBufferRing();
+            NoteRingThread();
             _started.Set();
             ArmWakeRead();
             while (true)
@@ -75,6 +76,11 @@ internal sealed unsafe partial class IoUringEngine
                     }
                 }
 
+                if (wait)
+                {
+                    SetRingPolicyForSleep();
+                }
+
                 SubmitAndWait(wait, timeout);
                 OnRingAwake();
                 _waker.Awake();
@@ -92,6 +98,10 @@ internal sealed unsafe partial class IoUringEngine
             // A loop thread never dies quietly: report, then let the process fail.
             WriteStandardError($"Proactor: the {Name} ring thread failed: {e}");
             throw;
+        }
+        finally
+        {
+            EndRingPolicy();
         }
     }
 
