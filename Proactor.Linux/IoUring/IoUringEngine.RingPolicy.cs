@@ -53,6 +53,10 @@ internal sealed unsafe partial class IoUringEngine
     /// <summary>Changes of the ring thread's scheduling policy so far (for tests and the bench).</summary>
     internal long RingPolicyChanges => Interlocked.Read(ref _ringPolicyChanges);
 
+    /// <summary>Tests: the ring thread spins this long between seeing a batch run and marking
+    /// itself yielding, so that batches end inside that window.</summary>
+    internal int YieldDecisionDelayMicroseconds { get; set; }
+
     /// <summary>Ring thread, at start.</summary>
     private void NoteRingThread() => _ringTid = Interop.Sys.GetTid();
 
@@ -67,6 +71,11 @@ internal sealed unsafe partial class IoUringEngine
         if (!CompletionBatch.HasWorkers || _boundRanOutIdle)
         {
             return;
+        }
+
+        if (YieldDecisionDelayMicroseconds > 0)
+        {
+            SpinFor(YieldDecisionDelayMicroseconds); // tests: the batch may end right here
         }
 
         Interlocked.Exchange(ref _ringYielding, Yielding);
@@ -104,6 +113,15 @@ internal sealed unsafe partial class IoUringEngine
             Interlocked.CompareExchange(ref _ringYielding, NotYielding, Yielding) == Yielding)
         {
             SetPolicy(_ringTid, Interop.Sys.SCHED_OTHER);
+        }
+    }
+
+    private static void SpinFor(int microseconds)
+    {
+        long end = System.Diagnostics.Stopwatch.GetTimestamp() + (microseconds * System.Diagnostics.Stopwatch.Frequency / 1_000_000);
+        while (System.Diagnostics.Stopwatch.GetTimestamp() < end)
+        {
+            Thread.SpinWait(10);
         }
     }
 

@@ -75,7 +75,8 @@ public sealed partial class IoUringRingPolicyTests
 
     /// <summary>
     /// The two sides race: batches of random size end at random points of the ring thread's
-    /// iteration (awake, deciding to sleep, changing its policy, asleep). Whatever the order, once
+    /// iteration (awake, deciding to sleep, changing its policy, asleep; the decision is widened
+    /// in half the rounds). Whatever the order, once
     /// no batch runs the ring thread must not stay SCHED_BATCH, and every receive gets its byte.
     /// Replay with PROACTOR_RACE_SEED.
     /// </summary>
@@ -99,6 +100,9 @@ public sealed partial class IoUringRingPolicyTests
             int rounds = 0;
             while (clock.Elapsed < Stress.Duration)
             {
+                // Half the rounds widen the window between the ring thread seeing a batch run and
+                // marking itself yielding, so that batches end inside it.
+                engine.YieldDecisionDelayMicroseconds = random.Next(0, 2) == 0 ? 0 : random.Next(1, 150);
                 int count = random.Next(1, pairs.Count + 1);
                 int[] spins = Enumerable.Range(0, count).Select(_ => random.Next(0, 3) == 0 ? 0 : random.Next(0, 300)).ToArray();
                 int[] gaps = Enumerable.Range(0, count).Select(_ => random.Next(0, 3) == 0 ? 0 : random.Next(0, 200)).ToArray();
