@@ -4,6 +4,7 @@ using System.Net.Sockets;
 using System.Runtime.CompilerServices;
 using System.Threading;
 using System.Threading.Tasks;
+using NUnit.Framework;
 using Proactor;
 
 namespace Proactor.Tests.Infrastructure;
@@ -138,6 +139,17 @@ internal static class Net
 
     /// <summary>Deterministic test bytes: position-dependent, so a lost, duplicated or reordered
     /// chunk changes the content.</summary>
+    /// <summary>The engine still serves: one byte sent by <paramref name="client"/> reaches a
+    /// receive posted on <paramref name="server"/> before the send.</summary>
+    public static async Task AssertOneByteGoesThroughAsync(ProactorSocket client, ProactorSocket server, byte value)
+    {
+        byte[] got = new byte[1];
+        ValueTask<int> receive = server.ReceiveAsync(got);
+        await client.SendAsync(new[] { value }).Timeout();
+        Assert.That(await receive.AsTask().Timeout(), Is.EqualTo(1));
+        Assert.That(got[0], Is.EqualTo(value));
+    }
+
     public static byte[] Pattern(int length, int seed = 0)
     {
         byte[] data = new byte[length];

@@ -20,6 +20,17 @@ internal static class Stress
             ? seed
             : Random.Shared.Next();
 
+    /// <summary>Busy-waits about <paramref name="microseconds"/> on this thread (a race's random
+    /// delay, shorter than any sleep).</summary>
+    public static void SpinFor(int microseconds)
+    {
+        long end = System.Diagnostics.Stopwatch.GetTimestamp() + (microseconds * System.Diagnostics.Stopwatch.Frequency / 1_000_000);
+        while (System.Diagnostics.Stopwatch.GetTimestamp() < end)
+        {
+            System.Threading.Thread.SpinWait(10);
+        }
+    }
+
     /// <summary>
     /// Position-dependent bytes of an endless stream: byte <paramref name="position"/> of a
     /// direction's counter stream. A lost, duplicated or reordered piece changes what the receiver

@@ -64,12 +64,7 @@ public sealed partial class IoUringRingPolicyTests
             Assert.That(await PolicySettlesAsync(ring, SchedOther), Is.True, "after the batch the ring thread is an ordinary thread again");
             Assert.That(engine.RingPolicyChanges, Is.GreaterThanOrEqualTo(2));
 
-            // The engine still serves.
-            byte[] echo = new byte[1];
-            ValueTask<int> receive = server.ReceiveAsync(echo);
-            await client.SendAsync(new byte[] { 8 }).Timeout();
-            Assert.That(await receive.AsTask().Timeout(), Is.EqualTo(1));
-            Assert.That(echo[0], Is.EqualTo(8));
+            await Net.AssertOneByteGoesThroughAsync(client, server, 8);
         }
     }
 
@@ -111,14 +106,14 @@ public sealed partial class IoUringRingPolicyTests
                 {
                     byte[] one = new byte[1];
                     int n = await pairs[i].Server.ReceiveAsync(one); // the rest runs in a batch
-                    SpinFor(spins[i]);
+                    Stress.SpinFor(spins[i]);
                     return (n, one[0]);
                 })).ToArray();
 
                 await Task.Delay(random.Next(0, 3)); // the receives reach the ring, or some do not yet
                 for (int i = 0; i < count; i++)
                 {
-                    SpinFor(gaps[i]);
+                    Stress.SpinFor(gaps[i]);
                     await pairs[i].Client.SendAsync(new[] { tag }).Timeout();
                 }
 
@@ -186,15 +181,6 @@ public sealed partial class IoUringRingPolicyTests
         int policy = SchedGetScheduler(tid);
         Assert.That(policy, Is.GreaterThanOrEqualTo(0), $"sched_getscheduler({tid}) failed: errno {Marshal.GetLastPInvokeError()}");
         return policy;
-    }
-
-    private static void SpinFor(int microseconds)
-    {
-        long end = Stopwatch.GetTimestamp() + (microseconds * Stopwatch.Frequency / 1_000_000);
-        while (Stopwatch.GetTimestamp() < end)
-        {
-            Thread.SpinWait(10);
-        }
     }
 
     [LibraryImport("libc", EntryPoint = "sched_getscheduler", SetLastError = true)]

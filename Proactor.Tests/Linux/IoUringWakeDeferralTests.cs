@@ -127,12 +127,8 @@ public sealed class IoUringWakeDeferralTests
             TestContext.Out.WriteLine($"ring thread loop iterations during 300 ms of continuation: {during}");
             Assert.That(during, Is.LessThan(30), "the ring thread must sleep while nothing was posted");
 
-            // The engine still serves: an echo after the long continuation ended.
-            byte[] echo = new byte[1];
-            ValueTask<int> receive = server.ReceiveAsync(echo);
-            await client.SendAsync(new byte[] { 6 }).Timeout();
-            Assert.That(await receive.AsTask().Timeout(), Is.EqualTo(1));
-            Assert.That(echo[0], Is.EqualTo(6));
+            // The engine still serves after the long continuation ended.
+            await Net.AssertOneByteGoesThroughAsync(client, server, 6);
         }
     }
 
@@ -188,7 +184,7 @@ public sealed class IoUringWakeDeferralTests
                     byte[] one = new byte[1];
                     int first = await serverA.ReceiveAsync(one); // a bare await: the rest runs in the batch
                     other = serverC.ReceiveAsync(new byte[1]).AsTask(); // a post ahead of the one it blocks on
-                    SpinFor(spinBeforePost);
+                    Stress.SpinFor(spinBeforePost);
                     byte[] two = new byte[1];
                     Task<int> receive = serverB.ReceiveAsync(two).AsTask();
                     posted.Set();
@@ -198,7 +194,7 @@ public sealed class IoUringWakeDeferralTests
 
                 await clientA.SendAsync(new[] { tag }).Timeout();
                 Assert.That(await Task.Run(() => posted.Wait(Net.StepTimeout)), Is.True, $"round {rounds}: the continuation must run (seed {seed})");
-                SpinFor(spinBeforeSend);
+                Stress.SpinFor(spinBeforeSend);
                 await clientB.SendAsync(new[] { tag }).Timeout();
                 var (firstBytes, secondBytes, got) = await receiver.Timeout();
                 await clientC.SendAsync(new[] { tag }).Timeout(); // only now: its arrival would wake the ring thread
@@ -210,15 +206,6 @@ public sealed class IoUringWakeDeferralTests
 
             TestContext.Out.WriteLine($"{rounds} rounds, deferred wakes {engine.DeferredWakes}, eventfd writes {engine.WakeWrites}");
             Assert.That(engine.DeferredWakes, Is.GreaterThan(0), "some posts must have deferred their wake");
-        }
-    }
-
-    private static void SpinFor(int microseconds)
-    {
-        long end = Stopwatch.GetTimestamp() + (microseconds * Stopwatch.Frequency / 1_000_000);
-        while (Stopwatch.GetTimestamp() < end)
-        {
-            Thread.SpinWait(10);
         }
     }
 }
