@@ -23,7 +23,7 @@ internal static class SocketNames
         {
             // An unnamed Unix socket (a connecting client's own) is an end point with an empty
             // path, not null, as Socket.LocalEndPoint reports it.
-            return (UnixDomainSocketEndPoint)s_unixTemplate.Create(address);
+            return (UnixDomainSocketEndPoint)UnixTemplate.Instance.Create(address);
         }
 
         var endPoint = (IPEndPoint)(family == AddressFamily.InterNetworkV6 ? s_ipv6Template : s_ipv4Template).Create(address);
@@ -32,7 +32,13 @@ internal static class SocketNames
             : endPoint;
     }
 
-    private static readonly UnixDomainSocketEndPoint s_unixTemplate = new("x");
     private static readonly IPEndPoint s_ipv4Template = new(IPAddress.Any, 0);
     private static readonly IPEndPoint s_ipv6Template = new(IPAddress.IPv6Any, 0);
+
+    /// <summary>Made only when a Unix name is first converted: under Wine, creating a
+    /// UnixDomainSocketEndPoint hangs the IOCP backend's tests, so IP sockets must never make it.</summary>
+    private static class UnixTemplate
+    {
+        public static readonly UnixDomainSocketEndPoint Instance = new("x");
+    }
 }
