@@ -57,8 +57,19 @@ internal sealed unsafe partial class IoUringEngine
     /// itself yielding, so that batches end inside that window.</summary>
     internal int YieldDecisionDelayMicroseconds { get; set; }
 
-    /// <summary>Ring thread, at start.</summary>
-    private void NoteRingThread() => _ringTid = Interop.Sys.GetTid();
+    /// <summary>Ring thread, at start. libc has gettid only since glibc 2.30 (musl 1.2.2); without
+    /// it the ring thread simply never changes its policy.</summary>
+    private void NoteRingThread()
+    {
+        try
+        {
+            Volatile.Write(ref _ringTid, Interop.Sys.GetTid());
+        }
+        catch (EntryPointNotFoundException)
+        {
+            _ringPolicyWorks = false;
+        }
+    }
 
     /// <summary>Ring thread, before it sleeps: yielding while a batch of its continuations runs.</summary>
     private void SetRingPolicyForSleep()
