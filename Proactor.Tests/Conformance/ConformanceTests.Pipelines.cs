@@ -1,5 +1,6 @@
 using System;
 using System.Buffers;
+using System.Collections.Generic;
 using System.IO;
 using System.IO.Pipelines;
 using System.Net.Sockets;
@@ -96,6 +97,37 @@ public abstract partial class ConformanceTests
     [Test]
     public async Task A_reset_by_the_peer_completes_the_input_with_an_IOException()
     {
+        // Wine reports some resets as the end of the stream, to System.Net.Sockets as much as to
+        // this backend (see the differential test), and not the same way twice: there an attempt
+        // may end either way, but one of a few must show the reset. Windows and Linux report the
+        // reset every time, so one attempt must.
+        int attempts = Backends.IocpEnvironment.IsWine ? 5 : 1;
+        var endings = new List<string>();
+        for (int attempt = 0; attempt < attempts; attempt++)
+        {
+            IOException? error = await ResetAfterOneReadAsync();
+            endings.Add(error is null ? "end" : $"IOException({(error.InnerException as SocketException)?.SocketErrorCode.ToString() ?? error.InnerException?.GetType().Name ?? "no inner exception"})");
+            if (error is null)
+            {
+                continue;
+            }
+
+            Assert.That(error.InnerException, Is.InstanceOf<SocketException>());
+            Assert.That(((SocketException)error.InnerException!).SocketErrorCode, Is.EqualTo(SocketError.ConnectionReset));
+            TestContext.Out.WriteLine($"{Engine.Name}: {string.Join(", ", endings)}");
+            return;
+        }
+
+        TestContext.Out.WriteLine($"{Engine.Name}: {string.Join(", ", endings)}");
+        Assert.Fail($"a reset must not read as an orderly end: {attempts} of {attempts} attempts ended as {string.Join(", ", endings)}");
+    }
+
+    /// <summary>
+    /// A connection reads three bytes, then its peer resets it: the IOException the connection's
+    /// input completed with, or null when the input ended in order.
+    /// </summary>
+    private async Task<IOException?> ResetAfterOneReadAsync()
+    {
         var (client, connection) = await ConnectionPairAsync();
         await using (connection)
         {
@@ -105,9 +137,8 @@ public abstract partial class ConformanceTests
             connection.Input.AdvanceTo(first.Buffer.End);
 
             // The reset is meant for a connection that waits for more: under Wine a receive
-            // posted after the RST arrived reads as an orderly end (Windows and Linux report the
-            // reset either way), and the application may be resumed before the connection has
-            // started its next wait.
+            // posted after the RST arrived reads as an orderly end, and the application may be
+            // resumed before the connection has started its next wait.
             for (int i = 0; i < 200 && Engine.Statistics.Pending(OperationKind.Receive) == 0; i++)
             {
                 await Task.Delay(10);
@@ -116,7 +147,6 @@ public abstract partial class ConformanceTests
             client.LingerState = new LingerOption(true, 0); // close sends RST
             client.Dispose();
 
-            IOException? error = null;
             try
             {
                 while (true)
@@ -125,18 +155,14 @@ public abstract partial class ConformanceTests
                     connection.Input.AdvanceTo(r.Buffer.End);
                     if (r.IsCompleted)
                     {
-                        break;
+                        return null;
                     }
                 }
             }
             catch (IOException e)
             {
-                error = e;
+                return e;
             }
-
-            Assert.That(error, Is.Not.Null, "a reset must not read as an orderly end");
-            Assert.That(error!.InnerException, Is.InstanceOf<SocketException>());
-            Assert.That(((SocketException)error.InnerException!).SocketErrorCode, Is.EqualTo(SocketError.ConnectionReset));
         }
     }
 
