@@ -38,6 +38,7 @@ internal sealed class CompletionBatch : PoolBatch<Operation>
     private readonly ProactorEngine _engine;
     private int _workers; // queued or running workers
     private bool _flushPending; // engine thread only
+    private int _pendingCount; // engine thread only
 
     public CompletionBatch(ProactorEngine engine) => _engine = engine;
 
@@ -62,6 +63,7 @@ internal sealed class CompletionBatch : PoolBatch<Operation>
         if (_engine.IsEngineThread && !_engine.IsDisposed)
         {
             _flushPending = true;
+            _pendingCount++;
         }
         else
         {
@@ -71,14 +73,22 @@ internal sealed class CompletionBatch : PoolBatch<Operation>
 
     /// <summary>Engine thread, at the end of each loop iteration and after its shutdown: queues a
     /// worker for what the iteration completed.</summary>
-    public void Flush()
+    /// <returns>True when it queued a worker: no worker was running the batch.</returns>
+    public bool Flush()
     {
         if (_flushPending)
         {
             _flushPending = false;
-            ScheduleWorker();
+            LastFlushCount = _pendingCount;
+            _pendingCount = 0;
+            return ScheduleWorker();
         }
+
+        return false;
     }
+
+    /// <summary>Engine thread: how many operations the last <see cref="Flush"/> handed over.</summary>
+    public int LastFlushCount { get; private set; }
 
     /// <summary>A post from a running batch deferred its wake-up: the batch's end calls
     /// <see cref="ProactorEngine.OnBatchDelivered"/>.</summary>

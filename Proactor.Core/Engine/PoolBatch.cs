@@ -39,13 +39,17 @@ internal abstract class PoolBatch<T> : IThreadPoolWorkItem
     /// <summary>Adds an item; <see cref="ScheduleWorker"/> makes sure a worker will run it.</summary>
     protected void Enqueue(T item) => _ready.Enqueue(item);
 
-    /// <summary>Queues a worker unless one is queued or about to look at the queue.</summary>
-    protected void ScheduleWorker()
+    /// <summary>Queues a worker unless one is queued or about to look at the queue; true when
+    /// this call queued one.</summary>
+    protected bool ScheduleWorker()
     {
         if (Volatile.Read(ref _stage) != Scheduled && Interlocked.Exchange(ref _stage, Scheduled) == NotScheduled)
         {
             QueueWorker();
+            return true;
         }
+
+        return false;
     }
 
     /// <summary>Called just before a worker is queued (for counting; with a full fence when the

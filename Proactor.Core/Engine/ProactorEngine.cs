@@ -56,11 +56,12 @@ public abstract partial class ProactorEngine : IDisposable
     /// <summary>Backends call this on their loop thread at the end of every loop iteration (after
     /// the last thing that may complete an operation: readiness, deadlines, posted work) and once
     /// more after their shutdown: hands the iteration's thread-pool completions to the pool in one
-    /// work item.</summary>
-    internal void FlushCompletions()
+    /// work item. True when that queued a new worker (none was running the engine's batch).</summary>
+    internal bool FlushCompletions()
     {
-        CompletionBatch.Flush();
+        bool queuedWorker = CompletionBatch.Flush();
         ApplicationWork.Flush();
+        return queuedWorker;
     }
 
     /// <summary>Where pipe connections on this engine resume their application: after the

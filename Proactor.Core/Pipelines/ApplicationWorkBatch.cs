@@ -86,7 +86,7 @@ internal sealed class ApplicationWorkBatch : PipeScheduler
 
         public void Add(Work work) => Enqueue(work);
 
-        public void Schedule() => ScheduleWorker();
+        public void Schedule() => _ = ScheduleWorker();
 
         protected override void OnQueuingWorker() => Interlocked.Increment(ref _workItems);
 

@@ -52,7 +52,12 @@ internal sealed unsafe partial class IoUringEngine
 
                 // Before the wait is decided: what the commands, the last reap and the deadlines
                 // completed goes to the pool now.
-                FlushCompletions();
+                if (FlushCompletions() && ShouldYieldToBatch())
+                {
+                    YieldToBatch();
+                    continue;
+                }
+
                 bool wait = !_ring.HasCompletions;
                 int timeout = -1;
                 if (wait)

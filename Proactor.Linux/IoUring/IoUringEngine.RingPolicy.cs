@@ -50,6 +50,7 @@ internal sealed unsafe partial class IoUringEngine
 
     private long _ringPolicyChanges;
 
+
     /// <summary>Changes of the ring thread's scheduling policy so far (for tests and the bench).</summary>
     internal long RingPolicyChanges => Interlocked.Read(ref _ringPolicyChanges);
 
