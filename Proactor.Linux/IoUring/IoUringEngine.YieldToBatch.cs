@@ -71,11 +71,13 @@ internal sealed partial class IoUringEngine
         }
 
         long end = Stopwatch.GetTimestamp();
-        Interlocked.Increment(ref _batchYields);
         if (Stopwatch.GetElapsedTime(start, end) > SlowYield + (PerOperationOfSlowYield * CompletionBatch.LastFlushCount))
         {
             _yieldPausedUntil = end + (long)(YieldPause.TotalSeconds * Stopwatch.Frequency);
             Interlocked.Increment(ref _slowBatchYields);
         }
+
+        // After the slow count: a reader that sees this yield also sees whether it was slow.
+        Interlocked.Increment(ref _batchYields);
     }
 }

@@ -29,14 +29,15 @@ public sealed class IoUringYieldToBatchTests
         using (client)
         using (server)
         {
+            await UntilNotPausedAsync(engine, client, server);
             long before = engine.BatchYields;
             await EchoAsync(client, server, RoundTrips);
             long yields = engine.BatchYields - before;
             TestContext.Out.WriteLine($"{RoundTrips} round trips: {yields} yields to a batch, {engine.SlowBatchYields} slow");
 
             // Each round trip completes the server's receive in a batch of one, for which the
-            // ring thread queues a new worker: it yields to each (none is slow on an idle core,
-            // but a busy machine may make some slow, and each slow one pauses the rest).
+            // ring thread queues a new worker: it yields to the first at least (a busy machine may
+            // make a yield slow, which pauses the rest).
             Assert.That(yields, Is.GreaterThanOrEqualTo(1), "the ring thread must yield to a batch of one");
             Assert.That(yields, Is.LessThanOrEqualTo(2 * RoundTrips + 4), "one yield per queued worker, not more");
         }
@@ -51,7 +52,7 @@ public sealed class IoUringYieldToBatchTests
         using (client)
         using (server)
         {
-            await EchoAsync(client, server, 1); // the connection's own batches are behind us
+            await UntilNotPausedAsync(engine, client, server);
             engine.SlowYieldForTestsMicroseconds = (int)(IoUringEngine.SlowYield.TotalMilliseconds * 1000) + 2_000;
             long yieldsBefore = engine.BatchYields;
             long slowBefore = engine.SlowBatchYields;
@@ -73,6 +74,26 @@ public sealed class IoUringYieldToBatchTests
                 Assert.That(yields, Is.LessThanOrEqualTo(1 + (long)(clock.Elapsed / IoUringEngine.YieldPause)));
             }
         }
+    }
+
+    /// <summary>Echoes until the ring thread has made a yield that was not slow: an engine's
+    /// first yields (cold code, a new pool thread) may be slow and pause the yielding.</summary>
+    private static async Task UntilNotPausedAsync(IoUringEngine engine, ProactorSocket client, ProactorSocket server)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (clock.Elapsed < TimeSpan.FromSeconds(30))
+        {
+            long fast = engine.BatchYields - engine.SlowBatchYields;
+            await EchoAsync(client, server, 1);
+            if (engine.BatchYields - engine.SlowBatchYields > fast)
+            {
+                return;
+            }
+
+            await Task.Delay(20);
+        }
+
+        Assert.Fail($"in 30 s the ring thread never yielded to a batch without the yield being slow ({engine.BatchYields} yields, {engine.SlowBatchYields} slow)");
     }
 
     private static async Task EchoAsync(ProactorSocket client, ProactorSocket server, int roundTrips)
