@@ -16,16 +16,20 @@ namespace Proactor.Linux;
 /// <see cref="YieldToBatchLimit"/> operations, the ring thread yields the core once
 /// (<c>sched_yield</c>) and then looks at its posted work again before it sleeps: the worker runs
 /// the batch meanwhile, its posts find the ring thread awake and write nothing, and the ring thread
-/// submits them with its next enter. On another core the yield returns at once and nothing
-/// changes. A larger batch already spreads those costs over many operations, and handing the
-/// core to it holds everything else back: measured, at 1 000 connections without the bound
-/// the server's CPU per message rose.</para>
-/// <para>A yield hands the core to any runnable thread, not only the pool's. When a yield takes
-/// longer than <see cref="SlowYield"/> (another process holds the core, or a long batch), the ring
-/// thread stops yielding for <see cref="YieldPause"/>, then tries again: with a process spinning on
-/// the server's core, yielding every batch cut the round trips at 8 connections from 33.6 k to
-/// 2.6 k a second. <c>PROACTOR_IORING_YIELD_TO_BATCH=0</c> turns it off for a process, and
-/// <c>=N</c> sets the bound.</para>
+/// submits them with its next enter. A larger batch already spreads those costs over many
+/// operations, and handing the core to it holds everything else back: at 1 000 connections
+/// without the bound the server's CPU per message rose.</para>
+/// <para>A yield hands the core to any runnable thread, not only the pool's. A yield serves when
+/// the batch has run by its end, within <see cref="SlowYield"/> plus
+/// <see cref="PerOperationOfSlowYield"/> per operation. One that does not (another process held the
+/// core; the worker runs on another core, where the yield does nothing; a long batch) stops the
+/// yielding for <see cref="ShortestYieldPause"/>, doubled by each further one up to
+/// <see cref="LongestYieldPause"/>; one that serves resets that. With a process spinning on the
+/// server's core, yielding to every batch cut the round trips at 8 connections from 33.6 k to 2.6 k
+/// a second; a fixed pause of a second left the yielding paused most of the time on an idle
+/// machine, whose own threads make a few yields a second slow.
+/// <c>PROACTOR_IORING_YIELD_TO_BATCH=0</c> turns it off for a process, and <c>=N</c> sets the
+/// bound.</para>
 /// </remarks>
 internal sealed partial class IoUringEngine
 {
@@ -33,24 +37,35 @@ internal sealed partial class IoUringEngine
     internal static readonly int YieldToBatchLimit =
         int.TryParse(Environment.GetEnvironmentVariable("PROACTOR_IORING_YIELD_TO_BATCH"), out int limit) && limit >= 0 ? limit : 64;
 
-    /// <summary>A yield that takes longer than this gave the core to something else than a small batch.</summary>
-    internal static readonly TimeSpan SlowYield = TimeSpan.FromMilliseconds(0.2);
+    /// <summary>A yield that takes longer than this (plus <see cref="PerOperationOfSlowYield"/> per
+    /// operation of the batch) gave the core to something else than a small batch.</summary>
+    internal static readonly TimeSpan SlowYield = TimeSpan.FromMilliseconds(1);
 
     /// <summary>What each operation of the batch adds to <see cref="SlowYield"/>.</summary>
     internal static readonly TimeSpan PerOperationOfSlowYield = TimeSpan.FromMilliseconds(0.01);
 
-    /// <summary>How long the ring thread stops yielding after a slow yield.</summary>
-    internal static readonly TimeSpan YieldPause = TimeSpan.FromSeconds(1);
+    /// <summary>How long the ring thread stops yielding after a yield that did not serve, when the
+    /// one before it did; each further one doubles it, up to <see cref="LongestYieldPause"/>.</summary>
+    internal static readonly TimeSpan ShortestYieldPause = TimeSpan.FromMilliseconds(10);
+
+    /// <summary>The longest pause: with another process holding the core for good, one yield
+    /// (one of its time slices) per pause.</summary>
+    internal static readonly TimeSpan LongestYieldPause = TimeSpan.FromSeconds(1);
 
     private long _yieldPausedUntil; // ring thread only (Stopwatch ticks)
+    private TimeSpan _yieldPause = ShortestYieldPause; // ring thread only
     private long _batchYields;
     private long _slowBatchYields;
 
     /// <summary>Times the ring thread yielded to a batch (tests and the bench).</summary>
     internal long BatchYields => Interlocked.Read(ref _batchYields);
 
-    /// <summary>Yields that took longer than <see cref="SlowYield"/> and paused the yielding.</summary>
+    /// <summary>Yields that did not serve (the batch had not run, or not within
+    /// <see cref="SlowYield"/>) and paused the yielding.</summary>
     internal long SlowBatchYields => Interlocked.Read(ref _slowBatchYields);
+
+    /// <summary>Tests: whether the yielding is paused now (read from another thread).</summary>
+    internal bool YieldingPaused => Volatile.Read(ref _yieldPausedUntil) > Stopwatch.GetTimestamp();
 
     /// <summary>Tests: every yield to a batch takes at least this long, as if another thread
     /// held the core.</summary>
@@ -71,13 +86,23 @@ internal sealed partial class IoUringEngine
         }
 
         long end = Stopwatch.GetTimestamp();
-        if (Stopwatch.GetElapsedTime(start, end) > SlowYield + (PerOperationOfSlowYield * CompletionBatch.LastFlushCount))
+
+        // It served when the batch ran meanwhile, and soon: otherwise another thread had the core
+        // (or the worker runs on another core, where the yield does nothing).
+        bool served = !CompletionBatch.HasWorkers &&
+            Stopwatch.GetElapsedTime(start, end) <= SlowYield + (PerOperationOfSlowYield * CompletionBatch.LastFlushCount);
+        if (!served)
         {
-            _yieldPausedUntil = end + (long)(YieldPause.TotalSeconds * Stopwatch.Frequency);
+            _yieldPausedUntil = end + (long)(_yieldPause.TotalSeconds * Stopwatch.Frequency);
+            _yieldPause = TimeSpan.FromTicks(Math.Min(_yieldPause.Ticks * 2, LongestYieldPause.Ticks));
             Interlocked.Increment(ref _slowBatchYields);
         }
+        else
+        {
+            _yieldPause = ShortestYieldPause;
+        }
 
-        // After the slow count: a reader that sees this yield also sees whether it was slow.
+        // After the slow count: a reader that sees this yield also sees whether it served.
         Interlocked.Increment(ref _batchYields);
     }
 }
