@@ -140,7 +140,8 @@ public sealed partial class IoUringRingPolicyTests
         }
     }
 
-    private static IoUringEngine NewEngine() => (IoUringEngine)EngineFactory.Create(new EngineOptions
+    /// <summary>io_uring with the default dispatch (the thread pool).</summary>
+    internal static IoUringEngine NewEngine() => (IoUringEngine)EngineFactory.Create(new EngineOptions
     {
         Backend = BackendKind.IoUring,
         Dispatch = CompletionDispatch.ThreadPool,

@@ -91,27 +91,15 @@ public sealed class IoUringYieldToBatchTests
         }
     }
 
+    /// <summary>Round trips of one byte each way, each receive posted before its send.</summary>
     private static async Task EchoAsync(ProactorSocket client, ProactorSocket server, int roundTrips)
     {
-        byte[] one = new byte[1];
-        byte[] got = new byte[1];
         for (int i = 0; i < roundTrips; i++)
         {
-            one[0] = (byte)i;
-            ValueTask<int> receive = server.ReceiveAsync(got);
-            await client.SendAsync(one).Timeout();
-            Assert.That(await receive.AsTask().Timeout(), Is.EqualTo(1));
-            Assert.That(got[0], Is.EqualTo((byte)i), $"round trip {i}: the server receives the client's byte");
-            await server.SendAsync(got).Timeout();
-            byte[] back = new byte[1];
-            Assert.That(await client.ReceiveAsync(back).AsTask().Timeout(), Is.EqualTo(1));
-            Assert.That(back[0], Is.EqualTo((byte)i), $"round trip {i}: the client gets its byte back");
+            await Net.AssertOneByteGoesThroughAsync(client, server, (byte)i);
+            await Net.AssertOneByteGoesThroughAsync(server, client, (byte)i);
         }
     }
 
-    private static IoUringEngine NewEngine() => (IoUringEngine)EngineFactory.Create(new EngineOptions
-    {
-        Backend = BackendKind.IoUring,
-        Dispatch = CompletionDispatch.ThreadPool,
-    });
+    private static IoUringEngine NewEngine() => IoUringRingPolicyTests.NewEngine();
 }
