@@ -37,8 +37,7 @@ internal sealed class CompletionBatch : PoolBatch<Operation>
 
     private readonly ProactorEngine _engine;
     private int _workers; // queued or running workers
-    private bool _flushPending; // engine thread only
-    private int _pendingCount; // engine thread only
+    private int _pendingCount; // engine thread only: added since the last Flush
 
     public CompletionBatch(ProactorEngine engine) => _engine = engine;
 
@@ -62,7 +61,6 @@ internal sealed class CompletionBatch : PoolBatch<Operation>
         // return aborted calls) may last seconds: what they complete goes out at once.
         if (_engine.IsEngineThread && !_engine.IsDisposed)
         {
-            _flushPending = true;
             _pendingCount++;
         }
         else
@@ -76,9 +74,8 @@ internal sealed class CompletionBatch : PoolBatch<Operation>
     /// <returns>True when it queued a worker: no worker was running the batch.</returns>
     public bool Flush()
     {
-        if (_flushPending)
+        if (_pendingCount > 0)
         {
-            _flushPending = false;
             LastFlushCount = _pendingCount;
             _pendingCount = 0;
             return ScheduleWorker();
