@@ -13,7 +13,7 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 dll="$root/Proactor.Bench/bin/Release/net10.0/Proactor.Bench.dll"
 client="$root/eng/peers/bin/pingpong_client"
 log=$(mktemp); perfout=$(mktemp)
-taskset -c 1 dotnet "$dll" serve --port 0 "$@" > "$log" 2>&1 &
+DOTNET_TC_DelaySingleProcMultiplier=1 taskset -c 1 dotnet "$dll" serve --port 0 "$@" > "$log" 2>&1 &
 pid=$!
 trap 'kill -TERM $pid 2>/dev/null || true; rm -f "$log" "$perfout"' EXIT
 for _ in $(seq 300); do grep -q listening "$log" && break; sleep 0.1; done

@@ -25,6 +25,9 @@ cd "$root"
 results=$(mktemp)
 trap 'rm -f "$results"' EXIT
 port=$((20000 + RANDOM % 20000))
+# As the runner starts its servers: pinned to one CPU the runtime otherwise multiplies its tiering
+# delay, and a .NET server still runs unoptimized code after the 2 s warm-up.
+export DOTNET_TC_DelaySingleProcMultiplier=1
 
 wait_for_port() {
     for _ in $(seq 300); do
