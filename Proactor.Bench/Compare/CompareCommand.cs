@@ -18,9 +18,9 @@ namespace Proactor.Bench.Compare;
 
 /// <summary>
 /// <c>compare</c>: every server against the same load generator, in interleaved rounds (each round
-/// starts every server's process afresh, gives it the same discarded warm-up pass and measures
-/// each of its workloads once), with live progress, a table of medians and spreads at the end and
-/// a results folder (report.md, results.json, charts).
+/// starts every server's process afresh, gives it the same discarded warm-up pass, then measures
+/// each workload once on every server, back to back), with live progress, a table of medians and
+/// spreads at the end and a results folder (report.md, results.json, charts).
 /// </summary>
 internal static class CompareCommand
 {
@@ -61,7 +61,7 @@ internal static class CompareCommand
         console.MarkupLine(
             $"[bold]Proactor comparison[/] ({report.Profile}): {plan.Servers.Count} servers, {plan.Workloads.Count} workloads, " +
             $"{plan.Rounds} interleaved rounds of {plan.CellCount} measurements of {plan.Duration.TotalSeconds:0.##} s " +
-            $"(each server process first runs each workload {plan.Warmup.TotalSeconds:0.##} s, discarded{(plan.MaxExtraWarmup > TimeSpan.Zero ? $", then more while its JIT compiler is busy, up to {plan.MaxExtraWarmup.TotalSeconds:0.##} s" : "")}; {Markup.Escape(report.Tiering)}); " +
+            $"(each workload on every server back to back; each round's fresh server processes first run each workload {plan.Warmup.TotalSeconds:0.##} s, discarded{(plan.MaxExtraWarmup > TimeSpan.Zero ? $", then more while its JIT compiler is busy, up to {plan.MaxExtraWarmup.TotalSeconds:0.##} s" : "")}; {Markup.Escape(report.Tiering)}); " +
             $"server {Markup.Escape(report.Machine.ServerCpus)}, load generator {Markup.Escape(report.Machine.LoadGeneratorCpus)} ({loadLoops} {Markup.Escape(loadBackend)} loop{(loadLoops == 1 ? "" : "s")})");
         if (report.IdleCheck is { } idleLine)
         {
@@ -103,19 +103,16 @@ internal static class CompareCommand
                 LoadProcess? load = null;
                 try
                 {
-                    foreach ((int round, ServerSpec server) in RoundSchedule.Order(plan.Servers, plan.Rounds))
+                    for (int round = 0; round < plan.Rounds; round++)
                     {
-                        cancellationToken.ThrowIfCancellationRequested();
-                        ProgressTask task = tasks[server];
-                        task.StartTask();
-                        load ??= LoadProcess.Start(cpus?.Load, loadLoops, loadBackend);
-                        load = await RunServerRoundAsync(server, round, plan, cpus, load, cells, report.Warmups, task, cancellationToken);
-                        if (round == plan.Rounds - 1)
-                        {
-                            task.Description = Describe(server.Name, Summary(report.Results.Where(r => r.Server == server.Name)));
-                            task.Value = task.MaxValue;
-                            task.StopTask();
-                        }
+                        load = await RunRoundAsync(round, plan, cpus, load, loadLoops, loadBackend, cells, report.Warmups, tasks, cancellationToken);
+                    }
+
+                    foreach ((ServerSpec server, ProgressTask task) in tasks)
+                    {
+                        task.Description = Describe(server.Name, Summary(report.Results.Where(r => r.Server == server.Name)));
+                        task.Value = task.MaxValue;
+                        task.StopTask();
                     }
                 }
                 finally
@@ -146,14 +143,57 @@ internal static class CompareCommand
         return report;
     }
 
-    /// <summary>One round of one server: a fresh process, its warm-up pass (discarded), then each
-    /// workload measured once. Returns the load generator to use next (a fresh one if this one
-    /// stopped answering).</summary>
-    private static async Task<LoadProcess> RunServerRoundAsync(
+    /// <summary>One round: every server's process started afresh and given its warm-up pass
+    /// (discarded), then each workload measured on every server back to back
+    /// (<see cref="RoundSchedule.Cells"/>); the processes stay up, idle, until the round ends.
+    /// Returns the load generator to use next (a fresh one if this one stopped answering).</summary>
+    private static async Task<LoadProcess> RunRoundAsync(
+        int round, ComparePlan plan, (int[] Server, int[] Load)? cpus, LoadProcess? load, int loadLoops, string loadBackend,
+        Dictionary<(ServerSpec, string), Measurement> cells, List<WarmupInfo> warmups, Dictionary<ServerSpec, ProgressTask> tasks,
+        CancellationToken cancellationToken)
+    {
+        var live = new Dictionary<ServerSpec, ServerProcess>();
+        try
+        {
+            foreach (ServerSpec server in plan.Servers)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                ProgressTask task = tasks[server];
+                task.StartTask();
+                load ??= LoadProcess.Start(cpus?.Load, loadLoops, loadBackend);
+                ServerProcess? process;
+                (process, load) = await StartAndWarmUpAsync(server, round, plan, cpus, load, cells, warmups, task, cancellationToken);
+                if (process is not null)
+                {
+                    live[server] = process;
+                }
+            }
+
+            load ??= LoadProcess.Start(cpus?.Load, loadLoops, loadBackend);
+            foreach ((Workload workload, ServerSpec server) in RoundSchedule.Cells(
+                         plan.Servers, plan.Workloads, (s, w) => live.ContainsKey(s) && plan.WorkloadsOf(s).Contains(w)))
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                load = await MeasureCellAsync(server, live[server], workload, round, plan, load, cells[(server, workload.Name)], tasks[server]);
+            }
+        }
+        finally
+        {
+            foreach (ServerProcess process in live.Values)
+            {
+                await process.DisposeAsync();
+            }
+        }
+
+        return load;
+    }
+
+    /// <summary>A fresh process of <paramref name="server"/> and its warm-up pass; null (and every
+    /// cell of the round failed) when it does not start.</summary>
+    private static async Task<(ServerProcess? Process, LoadProcess Load)> StartAndWarmUpAsync(
         ServerSpec server, int round, ComparePlan plan, (int[] Server, int[] Load)? cpus, LoadProcess load,
         Dictionary<(ServerSpec, string), Measurement> cells, List<WarmupInfo> warmups, ProgressTask task, CancellationToken cancellationToken)
     {
-        var workloads = plan.WorkloadsOf(server).ToList();
         ServerProcess process;
         try
         {
@@ -162,13 +202,13 @@ internal static class CompareCommand
         }
         catch (Exception e)
         {
-            foreach (Workload w in workloads)
+            foreach (Workload w in plan.WorkloadsOf(server))
             {
                 cells[(server, w.Name)].Add(round, new LoadResult { Fatal = "server did not start: " + OneLine(e.Message) });
                 task.Increment(1);
             }
 
-            return load;
+            return (null, load);
         }
 
         try
@@ -180,46 +220,51 @@ internal static class CompareCommand
                 warmups.Add(warmup);
             }
 
-            foreach (Workload workload in workloads)
-            {
-                cancellationToken.ThrowIfCancellationRequested();
-                Measurement cell = cells[(server, workload.Name)];
-                if (cell.Status == Measurement.Skipped)
-                {
-                    task.Increment(1);
-                    continue;
-                }
-
-                task.Description = Describe(server.Name, $"round {round + 1}: {workload.Name}");
-                LoadResult result;
-                double? jitShare = null;
-                if (process.HasExited)
-                {
-                    await Task.Delay(100, CancellationToken.None);
-                    result = new LoadResult { Fatal = $"the server process exited. {process.StderrTail}".Trim() };
-                }
-                else
-                {
-                    JitRun run;
-                    (result, load, run) = await MeasureWatchingJitAsync(process, workload, plan.Duration, ComparePlan.Settle, plan, load);
-                    jitShare = run.Share;
-
-                    if (process.HasExited && result.Fatal is null)
-                    {
-                        await Task.Delay(100, CancellationToken.None);
-                        result.Fatal = $"the server process exited during the measurement. {process.StderrTail}".Trim();
-                    }
-                }
-
-                cell.Add(round, result, jitShare);
-                task.Increment(1);
-            }
+            task.Description = Describe(server.Name, $"round {round + 1}: warm, waiting for its turn");
+            return (process, load);
         }
-        finally
+        catch
         {
             await process.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>One measurement of one cell in <paramref name="round"/>.</summary>
+    private static async Task<LoadProcess> MeasureCellAsync(
+        ServerSpec server, ServerProcess process, Workload workload, int round, ComparePlan plan, LoadProcess load,
+        Measurement cell, ProgressTask task)
+    {
+        if (cell.Status == Measurement.Skipped)
+        {
+            task.Increment(1);
+            return load;
         }
 
+        task.Description = Describe(server.Name, $"round {round + 1}: {workload.Name}");
+        LoadResult result;
+        double? jitShare = null;
+        if (process.HasExited)
+        {
+            await Task.Delay(100, CancellationToken.None);
+            result = new LoadResult { Fatal = $"the server process exited. {process.StderrTail}".Trim() };
+        }
+        else
+        {
+            JitRun run;
+            (result, load, run) = await MeasureWatchingJitAsync(process, workload, plan.Duration, ComparePlan.Settle, plan, load);
+            jitShare = run.Share;
+
+            if (process.HasExited && result.Fatal is null)
+            {
+                await Task.Delay(100, CancellationToken.None);
+                result.Fatal = $"the server process exited during the measurement. {process.StderrTail}".Trim();
+            }
+        }
+
+        cell.Add(round, result, jitShare);
+        task.Increment(1);
+        task.Description = Describe(server.Name, $"round {round + 1}: waiting for its turn");
         return load;
     }
 

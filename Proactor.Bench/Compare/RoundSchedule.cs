@@ -1,3 +1,4 @@
+using System;
 using System.Collections.Generic;
 
 namespace Proactor.Bench.Compare;
@@ -16,6 +17,28 @@ internal static class RoundSchedule
             foreach (T server in servers)
             {
                 yield return (round, server);
+            }
+        }
+    }
+
+    /// <summary>
+    /// The cells of one round in the order they are measured: workload by workload, each on every
+    /// server that runs it, back to back (w1: A B C, w2: A B C, ...), so the servers a ratio
+    /// compares are measured seconds apart, not a whole round's servers apart. This machine's
+    /// speed moves in spells of tens of seconds, longer than one measurement and shorter than a
+    /// round.
+    /// </summary>
+    public static IEnumerable<(TWorkload Workload, TServer Server)> Cells<TServer, TWorkload>(
+        IReadOnlyList<TServer> servers, IReadOnlyList<TWorkload> workloads, Func<TServer, TWorkload, bool> runs)
+    {
+        foreach (TWorkload workload in workloads)
+        {
+            foreach (TServer server in servers)
+            {
+                if (runs(server, workload))
+                {
+                    yield return (workload, server);
+                }
             }
         }
     }

@@ -68,7 +68,7 @@ internal static class ReportWriter
         md.AppendLine();
         md.AppendLine(CultureInfo.InvariantCulture, $"- Command: `{report.Command}`");
         md.AppendLine(CultureInfo.InvariantCulture,
-            $"- Profile: {report.Profile}; {report.Rounds} interleaved rounds (A B C A B C ...), each a fresh server process that first runs each workload {Format.Number(report.WarmupSeconds)} s (discarded){(report.Tiering.Length > 0 ? ", with " + report.Tiering : "")}; " +
+            $"- Profile: {report.Profile}; {report.Rounds} interleaved rounds, each starting a fresh process of every server that first runs each workload {Format.Number(report.WarmupSeconds)} s (discarded){(report.Tiering.Length > 0 ? ", with " + report.Tiering : "")}, then measuring each workload on every server back to back (A B C, A B C, ...); " +
             $"{Format.Number(report.DurationSeconds)} s measured per server, workload and round; whole run {Format.Number(report.ElapsedSeconds, "0.#")} s");
         if (report.MaxExtraWarmupSeconds > 0 && report.Warmups.Count > 0)
         {

@@ -29,6 +29,15 @@ public sealed class RunnerLogicTests
     }
 
     [Test]
+    public void A_round_measures_each_workload_on_every_server_back_to_back()
+    {
+        // C does not run w2: it is left out of w2's turn, and the others keep their order.
+        string[] order = RoundSchedule.Cells(["A", "B", "C"], ["w1", "w2", "w3"], (s, w) => !(s == "C" && w == "w2"))
+            .Select(x => $"{x.Workload}{x.Server}").ToArray();
+        Assert.That(order, Is.EqualTo(new[] { "w1A", "w1B", "w1C", "w2A", "w2B", "w3A", "w3B", "w3C" }));
+    }
+
+    [Test]
     public void Quick_and_default_profiles_run_at_least_three_rounds()
     {
         Assert.That(ComparePlan.DefaultRounds, Is.GreaterThanOrEqualTo(3));
